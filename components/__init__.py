@@ -1,0 +1,36 @@
+"""kms-keys: AWS KMS customer managed keys as code, with least-privilege policies.
+
+The public surface: the `CustomerManagedKey` component and its `KeySettings` arguments; the
+pure loader, policy builder, static checks and policy evaluator for tests and reviews.
+"""
+
+from .errors import ConfigIssue, KmsConfigError
+from .model import GrantSettings, KeySettings, ServiceAccess, ServicePrincipalAccess
+from .policy import build_policy, pretty_policy, render_policy
+from .rules import KeyPlan, StackContext, StackPlan, plan_key
+
+__all__ = [
+    "ConfigIssue",
+    "CustomerManagedKey",
+    "GrantSettings",
+    "KeyPlan",
+    "KeySettings",
+    "KmsConfigError",
+    "ServiceAccess",
+    "ServicePrincipalAccess",
+    "StackContext",
+    "StackPlan",
+    "build_policy",
+    "plan_key",
+    "pretty_policy",
+    "render_policy",
+]
+
+
+def __getattr__(name: str) -> object:
+    """Import the Pulumi edge lazily, so the pure core imports without the Pulumi runtime."""
+    if name == "CustomerManagedKey":
+        from .key import CustomerManagedKey
+
+        return CustomerManagedKey
+    raise AttributeError(name)

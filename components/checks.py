@@ -1,0 +1,235 @@
+"""Static checks on a finished key policy: the classic KMS mistakes, caught before AWS sees them.
+
+Each check returns findings; the rules layer turns error findings into a configuration error
+before anything is registered. The same functions back the CrossGuard pack.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from . import specs
+from .evaluator import PolicyEvaluationError, Principal, Request, evaluate
+from .policy import render_policy
+from .principals import account_root_arn
+
+Severity = Literal["error", "warning"]
+
+ACCOUNT_LIMITING_KEYS: Final = frozenset(
+    {
+        "kms:calleraccount",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:sourceaccount",
+        "aws:principalarn",
+    }
+)
+ACCOUNT_LIMITING_OPERATORS: Final = frozenset(
+    {"StringEquals", "ArnEquals", "ArnLike", "StringLike", "ForAnyValue:StringEquals"}
+)
+# Printable ASCII, Latin-1 printable, tab, line feed and carriage return.
+_POLICY_TEXT_PATTERN: Final = re.compile(r"^[\t\n\r\u0020-\u007e\u00a1-\u00ff]*$")
+# Parliament findings that do not apply to key policies (Resource "*" means "this key").
+_IGNORED_LINT_ISSUES: Final = frozenset({"RESOURCE_STAR", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in a policy: how bad, which rule, which statement, and what to do."""
+
+    severity: Severity
+    code: str
+    statement: str | None
+    message: str
+
+
+def _statements(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    statements = policy.get("Statement", [])
+    return list(statements) if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _sid(statement: Mapping[str, Any], index: int) -> str:
+    return str(statement.get("Sid") or f"#{index}")
+
+
+def _aws_principals(statement: Mapping[str, Any]) -> list[str]:
+    principal = statement.get("Principal", statement.get("NotPrincipal"))
+    if principal == "*":
+        return ["*"]
+    if isinstance(principal, Mapping):
+        return [str(value) for value in _as_list(principal.get("AWS", []))]
+    return []
+
+
+def check_no_session_principals(policy: Mapping[str, Any]) -> list[Finding]:
+    """C2: an STS session ARN as principal breaks when the session ends."""
+    findings = []
+    for index, statement in enumerate(_statements(policy)):
+        for arn in _aws_principals(statement):
+            if ":sts::" in arn:
+                findings.append(
+                    Finding(
+                        "error", "sts-session-principal", _sid(statement, index),
+                        f"principal {arn!r} is an STS session; name its IAM role instead",
+                    )
+                )
+    return findings
+
+
+def _limits_account(condition: Any, allowed_accounts: Sequence[str]) -> bool:
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, keys in condition.items():
+        if operator not in ACCOUNT_LIMITING_OPERATORS or not isinstance(keys, Mapping):
+            continue
+        for key, values in keys.items():
+            if key.lower() not in ACCOUNT_LIMITING_KEYS:
+                continue
+            texts = [str(value) for value in _as_list(values)]
+            if not texts or any("*" in text or "?" in text for text in texts):
+                continue
+            if key.lower() == "aws:principalorgid":
+                return True
+            if all(any(account in text for account in allowed_accounts) for text in texts):
+                return True
+    return False
+
+
+def check_wildcard_principals(
+    policy: Mapping[str, Any], *, allowed_accounts: Sequence[str]
+) -> list[Finding]:
+    """C8: `Principal: *` must be limited to known accounts by a condition."""
+    findings = []
+    for index, statement in enumerate(_statements(policy)):
+        if statement.get("Effect") != "Allow":
+            continue
+        wildcard = "*" in _aws_principals(statement) or "NotPrincipal" in statement
+        if wildcard and not _limits_account(statement.get("Condition"), allowed_accounts):
+            findings.append(
+                Finding(
+                    "error", "wildcard-principal", _sid(statement, index),
+                    "a wildcard principal needs a condition that limits it to "
+                    f"account(s) {', '.join(allowed_accounts)} (kms:CallerAccount, "
+                    "aws:PrincipalAccount, aws:SourceAccount or aws:PrincipalOrgID)",
+                )
+            )
+    return findings
+
+
+def _lasting_principals(policy: Mapping[str, Any], account_id: str, partition: str) -> list[str]:
+    found = {account_root_arn(account_id, partition)}
+    for statement in _statements(policy):
+        if statement.get("Effect") == "Allow" and "Principal" in statement:
+            for arn in _aws_principals(statement):
+                if arn.startswith("arn:") and ":iam::" in arn:
+                    found.add(arn)
+    return sorted(found)
+
+
+def check_lockout(
+    policy: Mapping[str, Any], *, account_id: str, partition: str = "aws"
+) -> list[Finding]:
+    """C1: some lasting principal of the account must be able to change the policy later."""
+    for arn in _lasting_principals(policy, account_id, partition):
+        if not arn.split(":")[4] == account_id:
+            continue
+        try:
+            result = evaluate(
+                policy, Request(Principal.parse(arn), "kms:PutKeyPolicy"), key_account=account_id
+            )
+        except PolicyEvaluationError:
+            continue
+        if result.decision.possible:
+            return []
+    root = account_root_arn(account_id, partition)
+    return [
+        Finding(
+            "error", "policy-lockout", None,
+            f"no lasting principal of account {account_id} can call kms:PutKeyPolicy, so the "
+            f"key could never be managed again: the account root {root} (allowAccountRoot: "
+            "true) or a key administrator (administrators: [<role ARN>]) needs "
+            "kms:PutKeyPolicy",
+        )
+    ]
+
+
+def check_size_and_characters(policy: Mapping[str, Any]) -> list[Finding]:
+    """KMS accepts at most 32 KiB of policy text, in a limited character set."""
+    text = render_policy(policy)
+    findings = []
+    size = len(text.encode("utf-8"))
+    if size > specs.POLICY_MAX_BYTES:
+        findings.append(
+            Finding(
+                "error", "policy-size", None,
+                f"policy is {size} bytes; KMS allows at most {specs.POLICY_MAX_BYTES}",
+            )
+        )
+    if not _POLICY_TEXT_PATTERN.match(text):
+        bad = sorted({char for char in text if not _POLICY_TEXT_PATTERN.match(char)})
+        findings.append(
+            Finding(
+                "error", "policy-characters", None,
+                f"policy contains characters KMS refuses: {bad!r}; allowed: printable ASCII, "
+                "Latin-1 printable characters, tab, line feed and carriage return",
+            )
+        )
+    return findings
+
+
+def lint_policy(policy: Mapping[str, Any]) -> list[Finding]:
+    """Unknown actions and condition keys, found by parliament's copy of the IAM definitions."""
+    findings = []
+    for index, statement in enumerate(_statements(policy)):
+        skeleton = {key: statement[key] for key in ("Effect", "Action", "NotAction", "Condition")
+                    if key in statement}
+        for issue, detail in _lint_statement(json.dumps(skeleton, sort_keys=True)):
+            findings.append(Finding("error", f"lint-{issue.lower()}", _sid(statement, index),
+                                    detail))
+    return findings
+
+
+@functools.lru_cache(maxsize=4096)
+def _lint_statement(skeleton_json: str) -> tuple[tuple[str, str], ...]:
+    """Lint one statement's actions and conditions; cached, since keys share their shapes."""
+    from parliament import analyze_policy_string
+
+    skeleton = json.loads(skeleton_json)
+    skeleton["Resource"] = "*"
+    document = json.dumps({"Version": "2012-10-17", "Statement": [skeleton]})
+    analysed = analyze_policy_string(
+        document, ignore_private_auditors=True, include_community_auditors=False
+    )
+    results = []
+    for finding in analysed.findings:
+        if finding.issue in _IGNORED_LINT_ISSUES:
+            continue
+        results.append((finding.issue, str(finding.detail)))
+    return tuple(sorted(set(results)))
+
+
+def analyse_policy(
+    policy: Mapping[str, Any],
+    *,
+    account_id: str,
+    partition: str = "aws",
+    external_accounts: Iterable[str] = (),
+) -> list[Finding]:
+    """Every static check, in a fixed order."""
+    allowed = [account_id, *sorted(external_accounts)]
+    return [
+        *check_no_session_principals(policy),
+        *check_wildcard_principals(policy, allowed_accounts=allowed),
+        *check_lockout(policy, account_id=account_id, partition=partition),
+        *check_size_and_characters(policy),
+        *lint_policy(policy),
+    ]

@@ -1,0 +1,269 @@
+"""Reads a stack's configuration the way `pulumi up` does and turns it into checked key plans.
+
+Nothing here touches the Pulumi runtime: the program hands in a function that reads one config
+value, so the same loader serves `pulumi up`, the offline preview and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Final
+
+import pydantic
+
+from .checks import Finding, analyse_policy
+from .errors import MISSING, ConfigIssue, KmsConfigError
+from .model import DEFAULTABLE_FIELDS, KeySettings, StackSettings
+from .policy import build_policy
+from .rules import (
+    ACCOUNT_PATTERN,
+    ENVIRONMENT_PATTERN,
+    PROD_ENVIRONMENTS,
+    REGION_PATTERN,
+    KeyPlan,
+    StackContext,
+    StackPlan,
+    _Collector,
+    _issues_from_validation,
+    check_tags,
+    plan_key,
+)
+
+ConfigSource = Callable[[str], "str | None"]
+"""Reads one config value by its full key (`kms-keys:keys`); None when unset."""
+
+STACK_KEYS: Final = ("accountId", "environment", "owner", "protectKeys", "tags", "defaults", "keys")
+
+
+# Scalars arrive as the text the operator typed; structured values as JSON, as Pulumi stores them.
+_STRUCTURED_KEYS: Final = frozenset({"tags", "defaults", "keys", "protectKeys"})
+
+
+def _read_json(source: ConfigSource, full_key: str) -> tuple[bool, Any]:
+    raw = source(full_key)
+    if raw is None:
+        return False, None
+    try:
+        return True, json.loads(raw)
+    except json.JSONDecodeError:
+        return True, raw
+
+
+def _read_setting(source: ConfigSource, project: str, name: str) -> tuple[bool, Any]:
+    if name in _STRUCTURED_KEYS:
+        return _read_json(source, f"{project}:{name}")
+    raw = source(f"{project}:{name}")
+    return raw is not None, raw
+
+
+def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
+    """Read and check a whole stack's configuration; raise one error listing every issue."""
+    issues: list[ConfigIssue] = []
+    region = source("aws:region")
+    if not region or not REGION_PATTERN.match(region):
+        issues.append(
+            ConfigIssue("aws:region", region if region else MISSING, "an AWS region like us-west-2")
+        )
+
+    raw: dict[str, Any] = {}
+    for name in STACK_KEYS:
+        present, value = _read_setting(source, project, name)
+        if present:
+            raw[name] = value
+    try:
+        settings = StackSettings.model_validate(raw)
+    except pydantic.ValidationError as error:
+        issues += _issues_from_validation(error, StackSettings, "")
+        raise _error(issues, project, stack) from None
+
+    if not ACCOUNT_PATTERN.match(settings.account_id):
+        issues.append(ConfigIssue("accountId", settings.account_id, "a 12-digit AWS account id"))
+    present, allowed_accounts = _read_json(source, "aws:allowedAccountIds")
+    if present:
+        if not isinstance(allowed_accounts, list) or settings.account_id not in allowed_accounts:
+            issues.append(
+                ConfigIssue(
+                    "aws:allowedAccountIds", allowed_accounts,
+                    f"a list that includes accountId {settings.account_id!r}",
+                )
+            )
+    environment = settings.environment or stack
+    if not ENVIRONMENT_PATTERN.match(environment):
+        issues.append(ConfigIssue("environment", environment, "lower-case letters, digits, '-'"))
+    if not settings.keys:
+        issues.append(ConfigIssue("keys", settings.keys, "at least one key"))
+
+    stack_out = _Collector("")
+    check_tags(stack_out, "tags", settings.tags)
+    issues += stack_out.issues
+
+    camel_defaults = {_camel(name): name for name in DEFAULTABLE_FIELDS}
+    for default_key in settings.defaults:
+        if default_key not in camel_defaults:
+            issues.append(
+                ConfigIssue(
+                    f"defaults.{default_key}", settings.defaults[default_key],
+                    f"one of {sorted(camel_defaults)}",
+                )
+            )
+    if issues:
+        raise _error(issues, project, stack)
+
+    stack_tags = {"environment": environment, "project": project, **settings.tags}
+    if settings.owner:
+        stack_tags["owner"] = settings.owner
+    context = StackContext(
+        project=project,
+        stack=stack,
+        environment=environment,
+        account_id=settings.account_id,
+        region=region or "",
+        owner=settings.owner,
+        protect_default=(
+            settings.protect_keys
+            if settings.protect_keys is not None
+            else environment in PROD_ENVIRONMENTS
+        ),
+        tags=stack_tags,
+    )
+
+    plans = []
+    for key_name, key_raw in sorted(settings.keys.items()):
+        path = f"keys.{key_name}"
+        if not isinstance(key_raw, dict):
+            issues.append(ConfigIssue(path, key_raw, "a mapping of key settings"))
+            continue
+        merged = {**settings.defaults, **key_raw}
+        if "tags" in settings.defaults and "tags" in key_raw:
+            merged["tags"] = {**settings.defaults["tags"], **key_raw["tags"]}
+        try:
+            key_settings = KeySettings.model_validate(merged)
+        except pydantic.ValidationError as error:
+            found = _issues_from_validation(error, KeySettings, path)
+            issues += [_blame_defaults(issue, path, key_raw, settings.defaults) for issue in found]
+            continue
+        plan, key_issues = plan_key(key_name, key_settings, context, path=path)
+        if plan:
+            plan, key_issues = check_plan(plan, path=path)
+        issues += [_blame_defaults(issue, path, key_raw, settings.defaults) for issue in key_issues]
+        if plan:
+            plans.append(plan)
+
+    issues += _check_alias_collisions(plans)
+    if issues:
+        raise _error(issues, project, stack)
+    return StackPlan(context=context, keys=tuple(plans))
+
+
+# Which setting a generated statement comes from, so a policy finding points at a config path.
+_SETTING_BY_SID: Final = {
+    "EnableIamPermissions": "allowAccountRoot",
+    "AllowKeyAdministration": "administrators",
+    "AllowKeyUse": "users",
+    "AllowGrantsForAwsResources": "users",
+}
+
+
+def has_unresolved_principals(plan: KeyPlan) -> bool:
+    """True when some principal is an Output, so the policy can only be checked at deploy."""
+    groups = [plan.administrators, plan.users]
+    groups += [service.principals or () for service in plan.services]
+    return any(not isinstance(value, str) for group in groups for value in group)
+
+
+def policy_regions(plan: KeyPlan) -> tuple[str, ...]:
+    """The primary's region, then each replica's: each gets a policy of its own."""
+    return (plan.region, *plan.replica_regions)
+
+
+def check_policy_document(
+    plan: KeyPlan, policy: Mapping[str, Any], *, path: str
+) -> tuple[list[ConfigIssue], list[str]]:
+    """Turn the static checks' findings on one document into issues (errors) and notes."""
+    findings: list[Finding] = analyse_policy(
+        policy,
+        account_id=plan.account_id,
+        partition=plan.partition,
+        external_accounts=plan.allowed_external_accounts,
+    )
+    issues, notes = [], []
+    extra_index = {
+        statement.get("Sid"): index for index, statement in enumerate(plan.extra_statements)
+    }
+    for finding in findings:
+        if finding.code == "policy-lockout" and plan.bypass_policy_lockout_safety_check:
+            notes.append(f"WARNING (lockout check bypassed): {finding.message}")
+            continue
+        if finding.severity == "warning":
+            notes.append(finding.message)
+            continue
+        if finding.statement in extra_index:
+            where = f"{path}.extraStatements[{extra_index[finding.statement]}]"
+            value: object = finding.statement
+        elif finding.code == "policy-lockout":
+            where, value = f"{path}.administrators", list(plan.administrators)
+        elif finding.statement in _SETTING_BY_SID:
+            where = f"{path}.{_SETTING_BY_SID[finding.statement]}"
+            value = finding.statement
+        else:
+            where, value = f"{path}.policy", finding.statement or "the generated key policy"
+        issues.append(ConfigIssue(where, value, finding.message))
+    return issues, notes
+
+
+def check_plan(plan: KeyPlan, *, path: str) -> tuple[KeyPlan | None, list[ConfigIssue]]:
+    """Build each region's policy from the plan and run every static check on it."""
+    if has_unresolved_principals(plan):
+        note = "some principals are Outputs: their policy checks run when they are known"
+        return replace(plan, notes=(*plan.notes, note)), []
+    issues: list[ConfigIssue] = []
+    notes: list[str] = []
+    for region in policy_regions(plan):
+        found, region_notes = check_policy_document(
+            plan, build_policy(plan, region=region), path=path
+        )
+        issues += [issue for issue in found if issue not in issues]
+        notes += [note for note in region_notes if note not in notes]
+    if issues:
+        return None, issues
+    return replace(plan, notes=(*plan.notes, *notes)), []
+
+
+def _check_alias_collisions(plans: Sequence[KeyPlan]) -> list[ConfigIssue]:
+    """Two keys of one stack must never claim the same alias."""
+    owners: dict[str, str] = {}
+    issues = []
+    for plan in plans:
+        for index, alias in enumerate(plan.aliases):
+            other = owners.setdefault(alias, plan.name)
+            if other != plan.name:
+                issues.append(
+                    ConfigIssue(
+                        f"keys.{plan.name}.aliases[{index}]", alias,
+                        f"an alias not already used by key {other!r} of this stack",
+                    )
+                )
+    return issues
+
+
+def _blame_defaults(
+    issue: ConfigIssue, path: str, key_raw: Mapping[str, Any], defaults: Mapping[str, Any]
+) -> ConfigIssue:
+    """Point at `defaults.<field>` when the bad value came from the stack's defaults."""
+    rest = issue.path[len(path) + 1 :]
+    field_name = re.split(r"[.\[]", rest, maxsplit=1)[0]
+    if field_name in defaults and field_name not in key_raw:
+        return ConfigIssue(f"defaults.{rest}", issue.value, issue.allowed)
+    return issue
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _error(issues: Sequence[ConfigIssue], project: str, stack: str) -> KmsConfigError:
+    return KmsConfigError(issues, stack=stack, namespace=project)

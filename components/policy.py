@@ -1,0 +1,182 @@
+"""Builds a key policy from roles (root, administrators, users, services), deterministically.
+
+The same plan always yields the same bytes: statements in a fixed order, principals and actions
+sorted, keys sorted, and a lone principal written as a string, the way AWS stores it back. That
+keeps `pulumi up` free of spurious policy diffs (whoever runs it, whatever the hash seed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from . import specs
+from .principals import account_root_arn, normalise_principal
+from .rules import KeyPlan
+
+POLICY_VERSION: Final = "2012-10-17"
+
+# Statement ids: public and stable, since reviewers and policy tests refer to them.
+SID_ACCOUNT_ROOT: Final = "EnableIamPermissions"
+SID_ADMINISTRATION: Final = "AllowKeyAdministration"
+SID_USE: Final = "AllowKeyUse"
+SID_GRANTS_FOR_AWS_RESOURCES: Final = "AllowGrantsForAwsResources"
+SID_VIA_SERVICE_PREFIX: Final = "AllowUseVia"
+SID_SERVICE_PRINCIPAL_PREFIX: Final = "AllowService"
+
+
+def _principal_value(arns: Sequence[str]) -> str | list[str]:
+    unique = sorted(set(arns))
+    return unique[0] if len(unique) == 1 else unique
+
+
+def _actions_value(actions: Sequence[str]) -> str | list[str]:
+    unique = sorted(set(actions))
+    return unique[0] if len(unique) == 1 else unique
+
+
+def _pascal(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in text.replace(".", "-").split("-"))
+
+
+def _statement(
+    sid: str, principal: Any, actions: Sequence[str], condition: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": _actions_value(actions),
+        "Resource": "*",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def build_policy(
+    plan: KeyPlan,
+    *,
+    region: str | None = None,
+    resolved: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, Any]:
+    """The key policy for *plan* in *region* (default: the plan's own region).
+
+    *resolved* supplies string values for principals that were Outputs in the plan, keyed by
+    role (`administrators`, `users`); when given, those lists replace the plan's.
+    """
+    region = region or plan.region
+    administrators = _strings(resolved["administrators"] if resolved else plan.administrators)
+    users = _strings(resolved["users"] if resolved else plan.users)
+
+    statements: list[dict[str, Any]] = []
+    if plan.allow_account_root:
+        root = account_root_arn(plan.account_id, plan.partition)
+        statements.append(_statement(SID_ACCOUNT_ROOT, {"AWS": root}, ["kms:*"]))
+
+    if administrators:
+        statements.append(
+            _statement(
+                SID_ADMINISTRATION,
+                {"AWS": _principal_value(administrators)},
+                specs.admin_actions(
+                    key_spec=plan.key_spec, origin=plan.origin, multi_region=plan.multi_region
+                ),
+            )
+        )
+
+    use_actions = specs.use_actions(key_spec=plan.key_spec, key_usage=plan.key_usage)
+    if users:
+        statements.append(
+            _statement(SID_USE, {"AWS": _principal_value(users)}, use_actions)
+        )
+        if plan.allow_grants_for_aws_resources and plan.key_usage == specs.ENCRYPT_DECRYPT:
+            statements.append(
+                _statement(
+                    SID_GRANTS_FOR_AWS_RESOURCES,
+                    {"AWS": _principal_value(users)},
+                    specs.GRANT_ACTIONS,
+                    {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                )
+            )
+
+    for service in plan.services:
+        via = f"{service.service}.{region}.amazonaws.com"
+        principals = _strings(service.principals) if service.principals is not None else None
+        statements.append(
+            _statement(
+                f"{SID_VIA_SERVICE_PREFIX}{_pascal(service.service)}",
+                {"AWS": _principal_value(principals)} if principals else {"AWS": "*"},
+                service.actions,
+                {
+                    "StringEquals": {
+                        "kms:CallerAccount": plan.account_id,
+                        "kms:ViaService": via,
+                    }
+                },
+            )
+        )
+
+    for access in plan.service_principals:
+        condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": plan.account_id}}
+        if access.source_arn:
+            condition["ArnLike"] = {"aws:SourceArn": access.source_arn}
+        if access.encryption_context:
+            condition["StringLike"] = {
+                f"kms:EncryptionContext:{key}": value for key, value in access.encryption_context
+            }
+        name = access.service.split(".amazonaws.com")[0].split(".")[0]
+        statements.append(
+            _statement(
+                f"{SID_SERVICE_PRINCIPAL_PREFIX}{_pascal(name)}",
+                {"Service": access.service},
+                access.actions,
+                condition,
+            )
+        )
+
+    statements += [_normalise_statement(statement) for statement in plan.extra_statements]
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _strings(values: Sequence[Any] | None) -> list[str]:
+    if values is None:
+        return []
+    unknown = [value for value in values if not isinstance(value, str)]
+    if unknown:
+        raise TypeError("principals must be resolved to strings before the policy is built")
+    return list(values)
+
+
+def _normalise_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
+    """Write an extra statement in the same canonical form as the generated ones."""
+    result = dict(statement)
+    for field in ("Action", "NotAction"):
+        if field in result and isinstance(result[field], list):
+            result[field] = _actions_value(result[field])
+    for field in ("Principal", "NotPrincipal"):
+        value = result.get(field)
+        if isinstance(value, Mapping):
+            canonical: dict[str, Any] = {}
+            for kind, entries in value.items():
+                listed = entries if isinstance(entries, list) else [entries]
+                if kind == "AWS":
+                    listed = [
+                        entry if entry == "*" else normalise_principal(entry).arn
+                        for entry in listed
+                    ]
+                canonical[kind] = _principal_value(listed)
+            result[field] = canonical
+    result.setdefault("Resource", "*")
+    return result
+
+
+def render_policy(policy: Mapping[str, Any]) -> str:
+    """The canonical text sent to AWS: sorted keys, no insignificant white space."""
+    return json.dumps(policy, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def pretty_policy(policy: Mapping[str, Any]) -> str:
+    """The same document indented for people; also deterministic."""
+    return json.dumps(policy, sort_keys=True, indent=2, ensure_ascii=False)

@@ -1,0 +1,65 @@
+"""The stack program's steps, kept here so `__main__.py` stays a few readable lines."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pulumi
+
+from .errors import KmsConfigError
+from .key import CustomerManagedKey
+from .loader import load_stack
+from .rules import KeyPlan, StackPlan
+
+
+def read_stack_config() -> StackPlan:
+    """Read and check this stack's config exactly as `pulumi up` sees it, or stop cleanly.
+
+    Every problem is reported at once, before any resource is registered; the run ends with a
+    `RunError`, which Pulumi prints without a traceback.
+    """
+    project = pulumi.get_project()
+
+    def source(full_key: str) -> str | None:
+        namespace, _, key = full_key.partition(":")
+        config = pulumi.Config(namespace)
+        if pulumi.runtime.is_config_secret(full_key):
+            return "[secret]"  # settings are never secrets; a secret here is shown, not read
+        return config.get(key)
+
+    try:
+        return load_stack(source, project=project, stack=pulumi.get_stack())
+    except KmsConfigError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+def with_key_material(plan: KeyPlan) -> KeyPlan:
+    """Imported key material comes from a secret config value and stays an Output secret."""
+    if plan.key_material_config_key is None:
+        return plan
+    material = pulumi.Config().require_secret(plan.key_material_config_key)
+    return replace(plan, key_material=material)
+
+
+def build_keys(stack: StackPlan) -> dict[str, CustomerManagedKey]:
+    """One component per key, in name order so the resource tree is stable."""
+    keys = {}
+    for plan in stack.keys:
+        keys[plan.name] = CustomerManagedKey(plan.name, plan=with_key_material(plan))
+    return keys
+
+
+def export_keys(keys: dict[str, CustomerManagedKey]) -> None:
+    """Stack outputs other programs read through a StackReference."""
+    pulumi.export(
+        "keys",
+        {
+            name: {
+                "keyId": key.key_id,
+                "keyArn": key.key_arn,
+                "aliases": key.alias_names,
+                "replicaArns": key.replica_arns,
+            }
+            for name, key in keys.items()
+        },
+    )
