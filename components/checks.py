@@ -7,8 +7,10 @@ before anything is registered. The same functions back the CrossGuard pack.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -17,6 +19,13 @@ from . import specs
 from .evaluator import PolicyEvaluationError, Principal, Request, evaluate
 from .policy import render_policy
 from .principals import account_root_arn
+
+with warnings.catch_warnings():
+    # parliament opens its bundled IAM definitions without closing them; that is its own
+    # harmless leak, not ours, and must not turn into an error under `-W error`.
+    warnings.simplefilter("ignore", ResourceWarning)
+    from parliament import analyze_policy_string
+    gc.collect()
 
 Severity = Literal["error", "warning"]
 
@@ -201,8 +210,6 @@ def lint_policy(policy: Mapping[str, Any]) -> list[Finding]:
 @functools.lru_cache(maxsize=4096)
 def _lint_statement(skeleton_json: str) -> tuple[tuple[str, str], ...]:
     """Lint one statement's actions and conditions; cached, since keys share their shapes."""
-    from parliament import analyze_policy_string
-
     skeleton = json.loads(skeleton_json)
     skeleton["Resource"] = "*"
     document = json.dumps({"Version": "2012-10-17", "Statement": [skeleton]})

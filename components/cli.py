@@ -45,8 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script wrapper: flush, then leave without the SDK's event-loop teardown noise."""
-    code = main()
-    sys.stdout.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # output piped into `head` and closed early
+        code = EXIT_OK
     sys.stderr.flush()
     os._exit(code)
 

@@ -42,7 +42,7 @@ class PolicyEvaluationError(ValueError):
     """Raised for anything that cannot be evaluated faithfully, so no answer is ever guessed."""
 
 
-class Decision(str, enum.Enum):
+class Decision(enum.StrEnum):
     """Outcome of evaluating a key policy for one request."""
 
     ALLOW = "allow"
@@ -351,7 +351,7 @@ def _match_arn(actual: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
     parts = actual.split(":", 5)
     if len(parts) != 6:
         return False
-    return all(rx.fullmatch(part) is not None for rx, part in zip(patterns, parts))
+    return all(rx.fullmatch(part) is not None for rx, part in zip(patterns, parts, strict=True))
 
 
 def _parse_number(text: str) -> float:
@@ -404,6 +404,7 @@ def _numeric(test: Callable[[float, float], bool]) -> Comparator:
     """Wrap a numeric test so unparseable request values simply do not match."""
 
     def compare(actual: str, expected: float) -> bool:
+        """Numeric comparison of one request value."""
         try:
             return test(_parse_number(actual), expected)
         except ValueError:
@@ -416,6 +417,7 @@ def _dated(test: Callable[[float, float], bool]) -> Comparator:
     """Wrap a date test so unparseable request values simply do not match."""
 
     def compare(actual: str, expected: float) -> bool:
+        """Date comparison of one request value."""
         try:
             return test(_parse_date(actual), expected)
         except ValueError:
@@ -530,11 +532,12 @@ class _Condition:
         compare = self.spec.compare
 
         def matches(item: str) -> bool:
+            """One request value matches any policy value (values OR together)."""
             return any(compare(item, expected) for expected in self.values)
 
         negated = self.spec.negated
         if self.qualifier == "ForAllValues":
-            return any(matches(item) != negated for item in actual)
+            return all(matches(item) != negated for item in actual)
         if self.qualifier == "ForAnyValue":
             return any(matches(item) != negated for item in actual)
         hit = any(matches(item) for item in actual)
@@ -668,10 +671,11 @@ class _PrincipalSet:
 
 def _string_list(value: object, what: str) -> list[str]:
     """Accept a string or a non-empty list of strings, as policy grammar does."""
-    items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(item, str) and item for item in items):
+    items: list[object] = list(value) if isinstance(value, list) else [value]
+    texts = [item.strip() for item in items if isinstance(item, str) and item.strip()]
+    if not texts or len(texts) != len(items):
         raise PolicyEvaluationError(f"{what} must be a string or a list of strings")
-    return [item.strip() for item in items]
+    return texts
 
 
 def _aws_entry(entry: str) -> str:

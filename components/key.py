@@ -102,15 +102,15 @@ class CustomerManagedKey(pulumi.ComponentResource):
         primary_policy = _policy_output(plan, plan.region)
         key = self._create_key(name, plan, primary_policy, child)
 
-        alias_names = []
-        for alias in plan.aliases:
+        alias_names = [
             aws.kms.Alias(
                 f"{name}-alias-{_alias_slug(alias)}",
                 name=alias,
                 target_key_id=key.key_id,
                 opts=child,
-            )
-            alias_names.append(alias)
+            ).name
+            for alias in plan.aliases
+        ]
 
         replica_arns: dict[str, pulumi.Output[str]] = {}
         for region_name in plan.replica_regions:
@@ -140,7 +140,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
 
         self.key_id = key.key_id
         self.key_arn = key.arn
-        self.alias_names = pulumi.Output.from_input(alias_names)
+        self.alias_names = pulumi.Output.all(*alias_names)
         self.policy = primary_policy
         self.replica_arns = pulumi.Output.from_input(replica_arns)
         self.register_outputs(

@@ -226,7 +226,7 @@ class KmsMocks(pulumi.runtime.Mocks):
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping each registration's options and the stack outputs."""
 
-    def __init__(self, mocks: KmsMocks) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.kms_mocks = mocks
         self.registered: list[RegisteredResource] = []
@@ -234,7 +234,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         inputs = _plain(rpc.deserialize_properties(request.object))
-        if request.type == "pulumi:providers:aws":
+        if request.type == "pulumi:providers:aws" and isinstance(self.kms_mocks, KmsMocks):
             urn = self.make_urn(request.parent, request.type, request.name)
             self.kms_mocks.provider_regions[urn] = inputs.get("region", self.kms_mocks.region)
         response = super().RegisterResource(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -112,7 +113,7 @@ def run(
     document: dict[str, Any] | str,
     who: str | Principal = APP_ROLE,
     action: str = "kms:Decrypt",
-    context: dict[str, ContextValue] | None = None,
+    context: Mapping[str, ContextValue] | None = None,
     key_account: str = ACCOUNT,
 ) -> Evaluation:
     """Evaluate one request."""
@@ -124,13 +125,13 @@ def decide(
     document: dict[str, Any] | str,
     who: str | Principal = APP_ROLE,
     action: str = "kms:Decrypt",
-    context: dict[str, ContextValue] | None = None,
+    context: Mapping[str, ContextValue] | None = None,
 ) -> Decision:
     """The decision for one request."""
     return run(document, who, action, context).decision
 
 
-def holds(condition: dict[str, Any], context: dict[str, ContextValue] | None = None) -> bool:
+def holds(condition: dict[str, Any], context: Mapping[str, ContextValue] | None = None) -> bool:
     """Whether a condition block holds for the app role, via an otherwise unconditional allow."""
     return decide(policy(allow(condition=condition)), context=context) is Decision.ALLOW
 
