@@ -149,7 +149,7 @@ def check_lockout(
 ) -> list[Finding]:
     """C1: some lasting principal of the account must be able to change the policy later."""
     for arn in _lasting_principals(policy, account_id, partition):
-        if not arn.split(":")[4] == account_id:
+        if arn.split(":")[4] != account_id:
             continue
         try:
             result = evaluate(

@@ -106,7 +106,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
             aws.kms.Alias(
                 f"{name}-alias-{_alias_slug(alias)}",
                 name=alias,
-                target_key_id=key.key_id,
+                target_key_id=key.id,
                 opts=child,
             ).name
             for alias in plan.aliases
@@ -130,7 +130,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
             aws.kms.Grant(
                 f"{name}-grant-{grant.name}",
                 name=grant.name,
-                key_id=key.key_id,
+                key_id=key.id,
                 grantee_principal=grant.grantee,
                 operations=list(grant.operations),
                 retiring_principal=grant.retiring_principal,
@@ -138,7 +138,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
-        self.key_id = key.key_id
+        self.key_id = key.id
         self.key_arn = key.arn
         self.alias_names = pulumi.Output.all(*alias_names)
         self.policy = primary_policy

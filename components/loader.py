@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import pydantic
 
+from . import specs
 from .checks import Finding, analyse_policy
 from .errors import MISSING, ConfigIssue, KmsConfigError
 from .model import DEFAULTABLE_FIELDS, KeySettings, StackSettings
@@ -82,14 +83,14 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
     if not ACCOUNT_PATTERN.match(settings.account_id):
         issues.append(ConfigIssue("accountId", settings.account_id, "a 12-digit AWS account id"))
     present, allowed_accounts = _read_json(source, "aws:allowedAccountIds")
-    if present:
-        if not isinstance(allowed_accounts, list) or settings.account_id not in allowed_accounts:
-            issues.append(
-                ConfigIssue(
-                    "aws:allowedAccountIds", allowed_accounts,
-                    f"a list that includes accountId {settings.account_id!r}",
-                )
+    pinned = isinstance(allowed_accounts, list) and settings.account_id in allowed_accounts
+    if present and not pinned:
+        issues.append(
+            ConfigIssue(
+                "aws:allowedAccountIds", allowed_accounts,
+                f"a list that includes accountId {settings.account_id!r}",
             )
+        )
     environment = settings.environment or stack
     if not ENVIRONMENT_PATTERN.match(environment):
         issues.append(ConfigIssue("environment", environment, "lower-case letters, digits, '-'"))
@@ -136,7 +137,7 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
         if not isinstance(key_raw, dict):
             issues.append(ConfigIssue(path, key_raw, "a mapping of key settings"))
             continue
-        merged = {**settings.defaults, **key_raw}
+        merged = {**_defaults_for(key_raw, settings.defaults), **key_raw}
         if "tags" in settings.defaults and "tags" in key_raw:
             merged["tags"] = {**settings.defaults["tags"], **key_raw["tags"]}
         try:
@@ -154,7 +155,8 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
 
     issues += _check_alias_collisions(plans)
     if issues:
-        raise _error(issues, project, stack)
+        # A bad default is reported once, not once for every key that inherits it.
+        raise _error(list(dict.fromkeys(issues)), project, stack)
     return StackPlan(context=context, keys=tuple(plans))
 
 
@@ -230,6 +232,19 @@ def check_plan(plan: KeyPlan, *, path: str) -> tuple[KeyPlan | None, list[Config
     if issues:
         return None, issues
     return replace(plan, notes=(*plan.notes, *notes)), []
+
+
+def _defaults_for(key_raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The stack defaults that apply to this key: a rotation period only where it rotates."""
+    applicable = dict(defaults)
+    rotates = (
+        key_raw.get("enableKeyRotation", True) is not False
+        and key_raw.get("keySpec", specs.SYMMETRIC_DEFAULT) == specs.SYMMETRIC_DEFAULT
+        and key_raw.get("origin", specs.ORIGIN_AWS_KMS) == specs.ORIGIN_AWS_KMS
+    )
+    if not rotates:
+        applicable.pop("rotationPeriodInDays", None)
+    return applicable
 
 
 def _check_alias_collisions(plans: Sequence[KeyPlan]) -> list[ConfigIssue]:

@@ -282,7 +282,7 @@ def _program_path(project_dir: Path) -> Iterator[None]:
         os.chdir(saved_cwd)
 
 
-def run_offline(files: StackFiles) -> OfflineRun:
+def run_offline(files: StackFiles, *, monitor: RecordingMonitor | None = None) -> OfflineRun:
     """Run `__main__.py` of the project for this stack under the mock engine.
 
     Raises `pulumi.RunError` (or the program's own exception) when the program stops, e.g.
@@ -291,8 +291,9 @@ def run_offline(files: StackFiles) -> OfflineRun:
     config, secret_keys = read_stack_config(files)
     account = _account_hint(config, files.project)
     region = config.get("aws:region", "us-east-1")
-    mocks = KmsMocks(account_id=account, region=region)
-    monitor = RecordingMonitor(mocks)
+    if monitor is None:
+        monitor = RecordingMonitor(KmsMocks(account_id=account, region=region))
+    mocks = monitor.kms_mocks
     collector = _LogCollector()
     logger = logging.getLogger(f"kms-keys.offline.{files.stack}")
     logger.propagate = False
@@ -306,16 +307,21 @@ def run_offline(files: StackFiles) -> OfflineRun:
     pulumi.runtime.set_all_config(config, secret_keys)
     program = files.project_dir / "__main__.py"
 
+    exported: dict[str, Any] = {}
+
     @pulumi.runtime.test
-    def run_program() -> None:
+    def run_program() -> Any:
         runpy.run_path(str(program), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        outputs = getattr(root, "outputs", None) or {}
+        return pulumi.Output.from_input(outputs).apply(exported.update)
 
     with _program_path(files.project_dir):
         run_program()
     return OfflineRun(
         files=files,
         resources=monitor.registered,
-        outputs=monitor.stack_outputs,
+        outputs=_plain(_mask(exported)) or monitor.stack_outputs,
         log=collector.records,
     )
 

@@ -37,7 +37,7 @@ def key_summaries(run: OfflineRun) -> list[dict[str, Any]]:
         aliases = []
         for alias in (res for res in children if res.type == "aws:kms/alias:Alias"):
             region = providers.get((alias.provider or "").split("::")[0] if alias.provider
-                                   else "", None)
+                                   else "")
             aliases.append({"name": alias.inputs.get("name"), "region": region,
                             "protected": alias.protect})
         policy_text = inputs.get("policy")

@@ -7,8 +7,8 @@ inputs), so tests can assert the whole set of children a component creates.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
