@@ -156,7 +156,8 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
     issues += _check_alias_collisions(plans)
     if issues:
         # A bad default is reported once, not once for every key that inherits it.
-        raise _error(list(dict.fromkeys(issues)), project, stack)
+        unique = {issue.render(project): issue for issue in issues}
+        raise _error(list(unique.values()), project, stack)
     return StackPlan(context=context, keys=tuple(plans))
 
 

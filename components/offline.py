@@ -320,7 +320,8 @@ def run_offline(files: StackFiles, *, monitor: RecordingMonitor | None = None) -
         run_program()
     return OfflineRun(
         files=files,
-        resources=monitor.registered,
+        # Registration order depends on the event loop; sort so every run reads the same.
+        resources=sorted(monitor.registered, key=lambda res: (res.name, res.type)),
         outputs=_plain(_mask(exported)) or monitor.stack_outputs,
         log=collector.records,
     )

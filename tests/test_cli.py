@@ -114,3 +114,9 @@ def test_console_script_exits_cleanly_without_traceback(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert "kms-keys:accountId: got nothing" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_preview_output_is_identical_across_runs() -> None:
+    """The tree and policies print in the same order every time, whatever the event loop did."""
+    outputs = {preview("prod")[1] for _ in range(3)}
+    assert len(outputs) == 1
