@@ -66,7 +66,7 @@ def test_c2_policy_does_not_depend_on_the_caller(make_engine: EngineFactory) -> 
         make_engine()
         session = f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/{caller}"
         key_settings = KeySettings(administrators=[session], users=[APP])
-        run_program(lambda: CustomerManagedKey("data", key_settings).policy.apply(
+        run_program(lambda chosen=key_settings: CustomerManagedKey("data", chosen).policy.apply(
             policies.append))
     assert len(policies) == 2 and policies[0] == policies[1]
 
