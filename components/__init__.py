@@ -10,6 +10,7 @@ from .policy import build_policy, pretty_policy, render_policy
 from .rules import KeyPlan, StackContext, StackPlan, plan_key
 
 __all__ = [
+    "AwsManagedKey",
     "ConfigIssue",
     "CustomerManagedKey",
     "GrantSettings",
@@ -20,6 +21,7 @@ __all__ = [
     "ServicePrincipalAccess",
     "StackContext",
     "StackPlan",
+    "aws_managed_key",
     "build_policy",
     "plan_key",
     "pretty_policy",
@@ -33,4 +35,8 @@ def __getattr__(name: str) -> object:
         from .key import CustomerManagedKey
 
         return CustomerManagedKey
+    if name in ("aws_managed_key", "AwsManagedKey"):
+        from . import key_store
+
+        return getattr(key_store, name)
     raise AttributeError(name)

@@ -104,13 +104,26 @@ def _limits_account(condition: Any, allowed_accounts: Sequence[str]) -> bool:
             if key.lower() not in ACCOUNT_LIMITING_KEYS:
                 continue
             texts = [str(value) for value in _as_list(values)]
-            if not texts or any("*" in text or "?" in text for text in texts):
-                continue
-            if key.lower() == "aws:principalorgid":
-                return True
-            if all(any(account in text for account in allowed_accounts) for text in texts):
+            if texts and all(_names_allowed_account(key, text, allowed_accounts) for text in texts):
                 return True
     return False
+
+
+def _names_allowed_account(key: str, text: str, allowed_accounts: Sequence[str]) -> bool:
+    """True when one condition value pins the caller to one of the allowed accounts.
+
+    Accounts compare exactly (a value that merely contains an allowed id, such as a role named
+    after it in another account, limits nothing); a principal ARN is judged by its account part.
+    """
+    lowered = key.lower()
+    if lowered == "aws:principalarn":
+        parts = text.split(":", 5)
+        return len(parts) == 6 and parts[0] == "arn" and parts[4] in allowed_accounts
+    if "*" in text or "?" in text:
+        return False
+    if lowered == "aws:principalorgid":
+        return bool(text)
+    return text in allowed_accounts
 
 
 def check_wildcard_principals(

@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("stack", help="a stack name (dev) or a stack file (Pulumi.dev.yaml)")
     preview.add_argument("--json", action="store_true", help="print the preview as JSON")
     preview.add_argument(
+        "--against", type=Path, default=None, metavar="PREVIOUS.json",
+        help="compare with a saved `--json` preview and report keys that would be replaced",
+    )
+    preview.add_argument(
         "--project-dir", type=Path, default=None,
         help="folder holding Pulumi.yaml (default: the nearest one at or above the cwd)",
     )
@@ -39,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .preview import preview_command
 
     return preview_command(
-        arguments.stack, as_json=arguments.json, project_dir=arguments.project_dir
+        arguments.stack, as_json=arguments.json, project_dir=arguments.project_dir,
+        against=arguments.against,
     )
 
 

@@ -17,7 +17,7 @@ import pydantic
 from . import specs
 from .checks import Finding, analyse_policy
 from .errors import MISSING, ConfigIssue, KmsConfigError
-from .model import DEFAULTABLE_FIELDS, KeySettings, StackSettings
+from .model import DEFAULTABLE_FIELDS, CustomKeyStoreSettings, KeySettings, StackSettings
 from .policy import build_policy
 from .rules import (
     ACCOUNT_PATTERN,
@@ -25,6 +25,7 @@ from .rules import (
     PROD_ENVIRONMENTS,
     REGION_PATTERN,
     KeyPlan,
+    KeyStorePlan,
     StackContext,
     StackPlan,
     _Collector,
@@ -36,11 +37,16 @@ from .rules import (
 ConfigSource = Callable[[str], "str | None"]
 """Reads one config value by its full key (`kms-keys:keys`); None when unset."""
 
-STACK_KEYS: Final = ("accountId", "environment", "owner", "protectKeys", "tags", "defaults", "keys")
+STACK_KEYS: Final = (
+    "accountId", "environment", "owner", "protectKeys", "tags", "defaults", "customKeyStores",
+    "keys",
+)
 
 
 # Scalars arrive as the text the operator typed; structured values as JSON, as Pulumi stores them.
-_STRUCTURED_KEYS: Final = frozenset({"tags", "defaults", "keys", "protectKeys"})
+_STRUCTURED_KEYS: Final = frozenset(
+    {"tags", "defaults", "keys", "protectKeys", "customKeyStores"}
+)
 
 
 def _read_json(source: ConfigSource, full_key: str) -> tuple[bool, Any]:
@@ -101,6 +107,11 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
     check_tags(stack_out, "tags", settings.tags)
     issues += stack_out.issues
 
+    protect_default = (
+        settings.protect_keys
+        if settings.protect_keys is not None
+        else environment in PROD_ENVIRONMENTS
+    )
     camel_defaults = {_camel(name): name for name in DEFAULTABLE_FIELDS}
     for default_key in settings.defaults:
         if default_key not in camel_defaults:
@@ -113,21 +124,26 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
     if issues:
         raise _error(issues, project, stack)
 
+    key_stores = [
+        check_key_store(name, store, environment=environment, protect_default=protect_default,
+                        issues=issues)
+        for name, store in sorted(settings.custom_key_stores.items())
+    ]
+    if issues:
+        raise _error(issues, project, stack)
+
     stack_tags = {"environment": environment, "project": project, **settings.tags}
     if settings.owner:
         stack_tags["owner"] = settings.owner
     context = StackContext(
+        custom_key_stores={store.name: store.type for store in key_stores},
         project=project,
         stack=stack,
         environment=environment,
         account_id=settings.account_id,
         region=region or "",
         owner=settings.owner,
-        protect_default=(
-            settings.protect_keys
-            if settings.protect_keys is not None
-            else environment in PROD_ENVIRONMENTS
-        ),
+        protect_default=protect_default,
         tags=stack_tags,
     )
 
@@ -158,7 +174,7 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
         # A bad default is reported once, not once for every key that inherits it.
         unique = {issue.render(project): issue for issue in issues}
         raise _error(list(unique.values()), project, stack)
-    return StackPlan(context=context, keys=tuple(plans))
+    return StackPlan(context=context, keys=tuple(plans), key_stores=tuple(key_stores))
 
 
 # Which setting a generated statement comes from, so a policy finding points at a config path.
@@ -235,6 +251,66 @@ def check_plan(plan: KeyPlan, *, path: str) -> tuple[KeyPlan | None, list[Config
     return replace(plan, notes=(*plan.notes, *notes)), []
 
 
+_CLUSTER_ID = re.compile(r"^cluster-[0-9a-zA-Z]{11,16}$")
+_XKS_PATH = re.compile(r"^(/[a-zA-Z0-9/_-]+/kms/xks/v\d+|/kms/xks/v\d+)$")
+_HSM_FIELDS: Final = ("cloud_hsm_cluster_id", "trust_anchor_certificate",
+                      "key_store_password_config_key")
+_XKS_FIELDS: Final = ("xks_proxy_uri_endpoint", "xks_proxy_uri_path", "xks_proxy_connectivity",
+                      "xks_access_key_id_config_key", "xks_secret_access_key_config_key")
+
+
+def check_key_store(
+    name: str,
+    store: CustomKeyStoreSettings,
+    *,
+    environment: str,
+    protect_default: bool,
+    issues: list[ConfigIssue],
+) -> KeyStorePlan:
+    """A custom key store needs the fields of its type, and none of the other type's."""
+    path = f"customKeyStores.{name}"
+    required, forbidden = (
+        (_HSM_FIELDS, _XKS_FIELDS) if store.type == "AWS_CLOUDHSM" else (_XKS_FIELDS, _HSM_FIELDS)
+    )
+    for field_name in required:
+        if getattr(store, field_name) is None:
+            issues.append(ConfigIssue(f"{path}.{_camel(field_name)}", MISSING,
+                                      f"a value: {store.type} stores need it"))
+    for field_name in forbidden:
+        value = getattr(store, field_name)
+        if value is not None:
+            issues.append(ConfigIssue(f"{path}.{_camel(field_name)}", value,
+                                      f"nothing: this setting is not for {store.type} stores"))
+    cluster = store.cloud_hsm_cluster_id
+    if cluster is not None and not _CLUSTER_ID.match(cluster):
+        issues.append(ConfigIssue(f"{path}.cloudHsmClusterId", cluster,
+                                  "a CloudHSM cluster id like cluster-1a23b4cdefg"))
+    endpoint = store.xks_proxy_uri_endpoint
+    if endpoint is not None and not endpoint.startswith("https://"):
+        issues.append(ConfigIssue(f"{path}.xksProxyUriEndpoint", endpoint, "an https:// URI"))
+    uri_path = store.xks_proxy_uri_path
+    if uri_path is not None and not _XKS_PATH.match(uri_path):
+        issues.append(ConfigIssue(f"{path}.xksProxyUriPath", uri_path,
+                                  "a path ending in /kms/xks/v1 (optionally after a prefix)"))
+    needs_service = store.xks_proxy_connectivity == "VPC_ENDPOINT_SERVICE"
+    if needs_service != (store.xks_proxy_vpc_endpoint_service_name is not None):
+        issues.append(ConfigIssue(
+            f"{path}.xksProxyVpcEndpointServiceName", store.xks_proxy_vpc_endpoint_service_name,
+            "a VPC endpoint service name exactly when xksProxyConnectivity is "
+            "VPC_ENDPOINT_SERVICE",
+        ))
+    store_name = store.custom_key_store_name or f"{environment}-{name}"
+    if not 1 <= len(store_name) <= 256:
+        issues.append(ConfigIssue(f"{path}.customKeyStoreName", store_name, "1 to 256 characters"))
+    return KeyStorePlan(
+        name=name,
+        store_name=store_name,
+        type=store.type,
+        settings=store,
+        protect=protect_default if store.protect is None else store.protect,
+    )
+
+
 def _defaults_for(key_raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The stack defaults that apply to this key: a rotation period only where it rotates."""
     applicable = dict(defaults)
@@ -242,6 +318,7 @@ def _defaults_for(key_raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> di
         key_raw.get("enableKeyRotation", True) is not False
         and key_raw.get("keySpec", specs.SYMMETRIC_DEFAULT) == specs.SYMMETRIC_DEFAULT
         and key_raw.get("origin", specs.ORIGIN_AWS_KMS) == specs.ORIGIN_AWS_KMS
+        and not {"customKeyStore", "customKeyStoreId", "xksKeyId"} & set(key_raw)
     )
     if not rotates:
         applicable.pop("rotationPeriodInDays", None)

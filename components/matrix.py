@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from . import specs
-from .evaluator import ContextValue, Decision, Evaluation, Principal, Request, evaluate
+from .evaluator import ContextValue, Decision, Principal, Request, evaluate
 from .rules import partition_for_region
 
 __all__ = [
@@ -111,19 +111,23 @@ class Cell:
     """What one principal gets for one capability, and which statements decide it.
 
     ``condition`` is set for conditional cells: the alternatives (joined by ``or``) under which
-    the capability is allowed. ``if_iam`` tells that even then the principal's IAM policies must
-    allow it too.
+    the key policy allows the capability; an alternative that still needs the principal's IAM
+    policies says so. ``otherwise`` is what the principal gets when no condition holds: denied,
+    or allowed if IAM allows (a role of the account that the key policy also names under a
+    condition, such as "via S3"). ``statements`` are the deciding statements.
     """
 
     outcome: str
     condition: str | None = None
     statements: tuple[str, ...] = ()
-    if_iam: bool = False
+    otherwise: str = DENIED
 
     @property
     def code(self) -> str:
-        """The short code of the text table (conditional cells get their footnote there)."""
-        return CODES.get(self.outcome, "C")
+        """The short code of the text table; conditional cells add their footnote number."""
+        if self.outcome == CONDITIONAL:
+            return "I/C" if self.otherwise == ALLOWED_IF_IAM else "C"
+        return CODES[self.outcome]
 
     def to_json(self) -> dict[str, Any]:
         """The cell as a JSON-ready mapping."""
@@ -131,7 +135,7 @@ class Cell:
             "outcome": self.outcome,
             "condition": self.condition,
             "statements": list(self.statements),
-            "ifIam": self.if_iam,
+            "otherwise": self.otherwise if self.outcome == CONDITIONAL else None,
         }
 
 
@@ -268,7 +272,7 @@ def _rows(
     labels[stranger] = "synthetic: a principal of another account"
     if everyone:
         rows.append("*")
-        labels["*"] = "any principal (anonymous caller)"
+        labels["*"] = "any principal, e.g. an anonymous caller"
     return rows, labels
 
 
@@ -427,66 +431,62 @@ def _action_cell(
     result = evaluate(policy, Request(principal, action), key_account=key_account)
     if result.decision is Decision.ALLOW:
         return Cell(ALLOWED, None, result.deciding_statements)
-    if result.decision is Decision.ALLOW_IF_IAM:
-        return Cell(ALLOWED_IF_IAM, None, result.deciding_statements)
     if result.decision is Decision.EXPLICIT_DENY:
         return Cell(DENIED, None, result.deciding_statements)
+    delegated = result.decision is Decision.ALLOW_IF_IAM
 
-    alternatives: list[tuple[str, str, bool]] = []
+    alternatives: list[tuple[str, str]] = []
     for index, statement in enumerate(_statements(policy)):
         if statement.get("Effect") != "Allow" or not statement.get("Condition"):
             continue
         # Would this statement cover the principal and the action if its conditions held?
         bare = evaluate(
-            _without_condition(statement), Request(principal, action),
-            key_account=key_account,
+            _without_condition(statement), Request(principal, action), key_account=key_account
         )
         if not bare.decision.possible:
             continue
         context = _condition_context(statement["Condition"], principal)
         if context is None:
             continue
-        again: Evaluation = evaluate(
-            policy, Request(principal, action, context), key_account=key_account
-        )
-        if not again.decision.possible:
-            continue
+        again = evaluate(policy, Request(principal, action, context), key_account=key_account)
         label = str(statement.get("Sid") or f"#{index}")
         if label not in again.deciding_statements:
             continue
-        alternatives.append(
-            (
-                _condition_text(statement["Condition"]),
-                label,
-                again.decision is Decision.ALLOW_IF_IAM,
-            )
-        )
+        text = _condition_text(statement["Condition"])
+        if again.decision is Decision.ALLOW:
+            alternatives.append((text, label))
+        elif again.decision is Decision.ALLOW_IF_IAM and not delegated:
+            alternatives.append((f"{text} (if IAM allows)", label))
     if not alternatives:
+        if delegated:
+            return Cell(ALLOWED_IF_IAM, None, result.deciding_statements)
         return Cell(DENIED)
-    texts = list(dict.fromkeys(text for text, _, _ in alternatives))
     return Cell(
         CONDITIONAL,
-        " or ".join(texts),
-        tuple(dict.fromkeys(label for _, label, _ in alternatives)),
-        if_iam=all(if_iam for _, _, if_iam in alternatives),
+        " or ".join(dict.fromkeys(text for text, _ in alternatives)),
+        tuple(dict.fromkeys(label for _, label in alternatives)),
+        otherwise=ALLOWED_IF_IAM if delegated else DENIED,
     )
+
+
+def _strength(cell: Cell) -> float:
+    if cell.outcome == CONDITIONAL:
+        return 2.5 if cell.otherwise == ALLOWED_IF_IAM else 1
+    return _STRENGTH[cell.outcome]
 
 
 def _combine(cells: Sequence[Cell]) -> Cell:
     """A capability of several actions: as available as its weakest action."""
-    weakest = min(_STRENGTH[cell.outcome] for cell in cells)
-    chosen = [cell for cell in cells if _STRENGTH[cell.outcome] == weakest]
-    statements = tuple(dict.fromkeys(label for cell in cells for label in cell.statements))
-    outcome = chosen[0].outcome
-    if outcome != CONDITIONAL:
-        return Cell(outcome, None, statements if outcome != DENIED else chosen[0].statements)
-    texts = list(dict.fromkeys(cell.condition or "" for cell in chosen))
-    return Cell(
-        CONDITIONAL,
-        "; ".join(texts),
-        statements,
-        if_iam=any(cell.if_iam for cell in chosen),
-    )
+    weakest = min(_strength(cell) for cell in cells)
+    chosen = [cell for cell in cells if _strength(cell) == weakest]
+    if len(chosen) == 1 and len(cells) == 1:
+        return chosen[0]
+    first = chosen[0]
+    statements = tuple(dict.fromkeys(label for cell in chosen for label in cell.statements))
+    if first.outcome != CONDITIONAL:
+        return Cell(first.outcome, None, statements)
+    texts = dict.fromkeys(cell.condition or "" for cell in chosen)
+    return Cell(CONDITIONAL, "; ".join(texts), statements, otherwise=first.otherwise)
 
 
 def _capabilities(key_usage: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -544,14 +544,14 @@ def access_matrix(
 # ---------------------------------------------------------------------------------------------
 
 
-def _footnotes(matrix: AccessMatrix) -> dict[tuple[str, bool], int]:
+def _footnotes(matrix: AccessMatrix) -> dict[str, int]:
     """Number each distinct condition in reading order (row by row, left to right)."""
-    numbers: dict[tuple[str, bool], int] = {}
+    numbers: dict[str, int] = {}
     for principal in matrix.principals:
         for capability in matrix.capabilities:
             cell = matrix.cells[(principal, capability)]
             if cell.outcome == CONDITIONAL:
-                numbers.setdefault((cell.condition or "", cell.if_iam), len(numbers) + 1)
+                numbers.setdefault(cell.condition or "", len(numbers) + 1)
     return numbers
 
 
@@ -579,13 +579,14 @@ def render_matrix(matrix: AccessMatrix) -> list[str]:
             cell = matrix.cells[(principal, capability)]
             code = cell.code
             if cell.outcome == CONDITIONAL:
-                code = f"C{numbers[(cell.condition or '', cell.if_iam)]}"
+                code += str(numbers[cell.condition or ""])
             codes.append(code.ljust(column))
         lines.append((indent + "".join(codes)).rstrip())
     lines += [
         "legend: A allowed by the key policy alone; I allowed if the principal's IAM policies "
         "also allow;",
-        "        Cn allowed only under condition n; - denied",
+        "        Cn allowed by the key policy under condition n, else denied; I/Cn allowed under",
+        "        condition n, else only if IAM allows; - denied",
     ]
     legend = ", ".join(
         f"{SHORT_NAMES.get(name, name[:7])}={'/'.join(specs.CAPABILITIES[name])}"
@@ -600,10 +601,9 @@ def render_matrix(matrix: AccessMatrix) -> list[str]:
         lines.append(f"not applicable to {usage} keys: {', '.join(matrix.omitted)}")
     if numbers:
         lines.append("conditions:")
-        for (text, if_iam), number in numbers.items():
-            sids = _condition_sids(matrix, text, if_iam)
-            note = f"{text}" + (" (and only if IAM allows)" if if_iam else "")
-            note += f"  [{', '.join(sids)}]" if sids else ""
+        for text, number in numbers.items():
+            sids = _condition_sids(matrix, text)
+            note = text + (f"  [{', '.join(sids)}]" if sids else "")
             lines += textwrap.wrap(
                 note, width=_WIDTH, initial_indent=f"  C{number}  ",
                 subsequent_indent=" " * (len(str(number)) + 5), break_on_hyphens=False,
@@ -612,9 +612,9 @@ def render_matrix(matrix: AccessMatrix) -> list[str]:
     return lines
 
 
-def _condition_sids(matrix: AccessMatrix, text: str, if_iam: bool) -> list[str]:
+def _condition_sids(matrix: AccessMatrix, text: str) -> list[str]:
     found: dict[str, None] = {}
     for cell in matrix.cells.values():
-        if cell.outcome == CONDITIONAL and cell.condition == text and cell.if_iam == if_iam:
+        if cell.outcome == CONDITIONAL and cell.condition == text:
             found.update(dict.fromkeys(cell.statements))
     return list(found)

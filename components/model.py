@@ -49,6 +49,7 @@ def _string_or_output(value: object) -> object:
 # A principal given as text is checked before anything is registered; one given as an Output of
 # another resource (a role created in the same program) is checked once its value is known.
 PrincipalInput = Annotated[Any, BeforeValidator(_string_or_output)]
+StringInput = Annotated[Any, BeforeValidator(_string_or_output)]
 
 
 class _Model(BaseModel):
@@ -111,9 +112,9 @@ class KeySettings(_Model):
     """*replaces*. One of the KMS key specs (see `specs.USAGES_BY_KEY_SPEC`)."""
     key_usage: KeyUsage = "ENCRYPT_DECRYPT"
     """*replaces*. Must be a usage allowed for the key spec."""
-    origin: Origin = "AWS_KMS"
-    """*replaces*. `EXTERNAL` for imported material; `AWS_CLOUDHSM`/`EXTERNAL_KEY_STORE` for a
-    custom key store."""
+    origin: Origin | None = None
+    """*replaces*. Default: `AWS_KMS`, or the key store's type when the key lives in one.
+    `EXTERNAL` for imported material."""
     enable_key_rotation: bool | None = None
     """Default: on where KMS can rotate (symmetric, KMS-generated material), else off. Asking
     for it on any other key is an error."""
@@ -147,8 +148,10 @@ class KeySettings(_Model):
     """*replaces*. A multi-Region primary key."""
     replica_regions: list[str] = Field(default_factory=list)
     """Regions that get a replica of a multi-Region key, each through its own provider."""
-    custom_key_store_id: str | None = None
-    """*replaces*. An existing CloudHSM or external key store (`cks-...`)."""
+    custom_key_store_id: StringInput | None = None
+    """*replaces*. An existing CloudHSM or external key store (`cks-...`), or an Output of one."""
+    custom_key_store: str | None = None
+    """*replaces*. The name of a key store declared in the stack's `customKeyStores`."""
     xks_key_id: str | None = None
     """*replaces*. The external key's id in an external key store."""
     key_material_config_key: str | None = None
@@ -160,6 +163,32 @@ class KeySettings(_Model):
     """For imported material: RFC 3339 expiry, e.g. `2027-12-31T00:00:00Z`."""
     grants: list[GrantSettings] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+
+
+class CustomKeyStoreSettings(_Model):
+    """A custom key store created by the stack: CloudHSM-backed or an external key store."""
+
+    type: Literal["AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"]
+    """*replaces*. The kind of store."""
+    custom_key_store_name: str | None = None
+    """Default: `<environment>-<store name>`. Unique in the account and region."""
+    cloud_hsm_cluster_id: str | None = None
+    """AWS_CLOUDHSM: the active CloudHSM cluster (`cluster-...`)."""
+    trust_anchor_certificate: str | None = None
+    """AWS_CLOUDHSM: the cluster's trust anchor certificate (PEM)."""
+    key_store_password_config_key: str | None = None
+    """AWS_CLOUDHSM: secret config key holding the `kmsuser` password."""
+    xks_proxy_uri_endpoint: str | None = None
+    """EXTERNAL_KEY_STORE: `https://...` endpoint of the proxy."""
+    xks_proxy_uri_path: str | None = None
+    """EXTERNAL_KEY_STORE: path of the proxy API, ending in `/kms/xks/v1`."""
+    xks_proxy_connectivity: Literal["PUBLIC_ENDPOINT", "VPC_ENDPOINT_SERVICE"] | None = None
+    xks_proxy_vpc_endpoint_service_name: str | None = None
+    xks_access_key_id_config_key: str | None = None
+    """EXTERNAL_KEY_STORE: secret config key with the proxy authentication access key id."""
+    xks_secret_access_key_config_key: str | None = None
+    """EXTERNAL_KEY_STORE: secret config key with the proxy authentication secret key."""
+    protect: bool | None = None
 
 
 # Settings a stack may give once for all of its keys.
@@ -188,6 +217,7 @@ class StackSettings(_Model):
     """Default: on for `prod`, off elsewhere."""
     tags: dict[str, str] = Field(default_factory=dict)
     defaults: dict[str, Any] = Field(default_factory=dict)
+    custom_key_stores: dict[str, CustomKeyStoreSettings] = Field(default_factory=dict)
     keys: dict[str, dict[str, Any]]
 
 

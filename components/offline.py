@@ -54,6 +54,7 @@ def find_project_dir(start: Path) -> Path:
 
 def resolve_stack(stack_or_file: str, *, project_dir: Path | None = None) -> StackFiles:
     """Accept a stack name (`dev`) or a path to a stack file (`Pulumi.dev.yaml`)."""
+    project_dir = project_dir.resolve() if project_dir is not None else None
     candidate = Path(stack_or_file)
     is_file = candidate.suffix in (".yaml", ".yml") or os.sep in stack_or_file
     if is_file:
@@ -173,7 +174,7 @@ class KmsMocks(pulumi.runtime.Mocks):
         state = dict(args.inputs)
         region = self.region
         if args.provider:
-            region = self.provider_regions.get(args.provider.split("::")[0], region)
+            region = self.provider_regions.get(args.provider.rsplit("::", 1)[0], region)
         partition = "aws-cn" if region.startswith("cn-") else "aws"
         if args.typ == "pulumi:providers:aws":
             resource_id = self._fake_id(args.name)
@@ -194,6 +195,11 @@ class KmsMocks(pulumi.runtime.Mocks):
             grant_id = hashlib.sha256(args.name.encode()).hexdigest()
             state.update({"grantId": grant_id, "grantToken": SECRET_PLACEHOLDER})
             return grant_id, state
+        if args.typ == "aws:iam/role:Role":
+            name = args.inputs.get("name", args.name)
+            state.update({"name": name, "arn": f"arn:{partition}:iam::{self.account_id}:role/"
+                                                f"{name}"})
+            return name, state
         if args.typ == "aws:kms/customKeyStore:CustomKeyStore":
             store_id = "cks-" + hashlib.sha256(args.name.encode()).hexdigest()[:17]
             return store_id, state

@@ -9,10 +9,12 @@ from typing import Any, TextIO
 
 import pulumi
 
+from .changes import KeyChange, compare_previews
 from .errors import KmsConfigError
 from .offline import OfflineRun, StackFileError, resolve_stack, run_offline
 from .policy import pretty_policy
-from .render import as_json, key_lines, key_summaries, tree_lines
+from .render import as_json as preview_document
+from .render import key_lines, key_summaries, tree_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 
@@ -41,6 +43,7 @@ def preview_command(
     *,
     as_json: bool = False,
     project_dir: Path | None = None,
+    against: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
@@ -48,6 +51,7 @@ def preview_command(
     out = out or sys.stdout
     err = err or sys.stderr
     try:
+        previous = _read_previous(against) if against is not None else None
         files = resolve_stack(stack, project_dir=project_dir)
         run = run_offline(files)
     except StackFileError as error:
@@ -56,16 +60,46 @@ def preview_command(
     except (KmsConfigError, pulumi.RunError) as error:
         print(f"kms-keys: {error}", file=err)
         return EXIT_BAD_CONFIG if _is_config_error(error) else EXIT_FAILED
+    except Exception as error:  # the program itself failed: say what, without a traceback
+        print(f"kms-keys: the stack program failed: {type(error).__name__}: {error}", file=err)
+        return EXIT_FAILED
+    document: dict[str, Any] = preview_document(run)
+    changes = compare_previews(previous, document) if previous is not None else None
     if as_json:
-        document: dict[str, Any] = as_json_document(run)
+        if changes is not None:
+            document["changes"] = [
+                {"key": change.key, "kind": change.kind, "details": list(change.details),
+                 "message": change.render()}
+                for change in changes
+            ]
         print(json.dumps(document, indent=2, sort_keys=True), file=out)
     else:
-        print(render_text(run), file=out)
+        text = render_text(run)
+        if changes is not None:
+            text += "\n\n" + "\n".join(_change_lines(changes, against))
+        print(text, file=out)
     return EXIT_OK
 
 
-def as_json_document(run: OfflineRun) -> dict[str, Any]:
-    return as_json(run)
+def _read_previous(path: Path) -> dict[str, Any]:
+    """A preview saved earlier with `kms-keys preview STACK --json > PREVIOUS.json`."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise StackFileError(f"--against {path}: not a saved preview ({error})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise StackFileError(
+            f"--against {path}: not a saved preview; allowed: the output of "
+            "`kms-keys preview STACK --json`"
+        )
+    return document
+
+
+def _change_lines(changes: list[KeyChange], against: Path | None) -> list[str]:
+    lines = [f"Changes against {against}:"]
+    if not changes:
+        return [*lines, "  none"]
+    return [*lines, *(f"  {change.render()}" for change in changes)]
 
 
 def _is_config_error(error: Exception) -> bool:

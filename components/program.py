@@ -8,6 +8,7 @@ import pulumi
 
 from .errors import KmsConfigError
 from .key import CustomerManagedKey
+from .key_store import create_key_store
 from .loader import load_stack
 from .rules import KeyPlan, StackPlan
 
@@ -42,10 +43,14 @@ def with_key_material(plan: KeyPlan) -> KeyPlan:
 
 
 def build_keys(stack: StackPlan) -> dict[str, CustomerManagedKey]:
-    """One component per key, in name order so the resource tree is stable."""
+    """Key stores first, then one component per key, in name order."""
+    stores = {store.name: create_key_store(store) for store in stack.key_stores}
     keys = {}
     for plan in stack.keys:
-        keys[plan.name] = CustomerManagedKey(plan.name, plan=with_key_material(plan))
+        plan = with_key_material(plan)
+        if plan.custom_key_store is not None:
+            plan = replace(plan, custom_key_store_id=stores[plan.custom_key_store].id)
+        keys[plan.name] = CustomerManagedKey(plan.name, plan=plan)
     return keys
 
 

@@ -34,10 +34,11 @@ def key_summaries(run: OfflineRun) -> list[dict[str, Any]]:
         replicas = [res for res in children if res.type == "aws:kms/replicaKey:ReplicaKey"]
         providers = {res.urn: res.inputs.get("region") for res in children
                      if res.type == "pulumi:providers:aws"}
+        primary_region = str(key.state.get("arn", "::::")).split(":")[3] or None
         aliases = []
         for alias in (res for res in children if res.type == "aws:kms/alias:Alias"):
-            region = providers.get((alias.provider or "").split("::")[0] if alias.provider
-                                   else "")
+            provider = (alias.provider or "").rsplit("::", 1)[0]
+            region = providers.get(provider, primary_region)
             aliases.append({"name": alias.inputs.get("name"), "region": region,
                             "protected": alias.protect})
         policy_text = inputs.get("policy")
@@ -61,7 +62,7 @@ def key_summaries(run: OfflineRun) -> list[dict[str, Any]]:
                 "customKeyStoreId": inputs.get("customKeyStoreId"),
                 "aliases": aliases,
                 "replicas": [
-                    {"region": providers.get((rep.provider or "").split("::")[0]),
+                    {"region": providers.get((rep.provider or "").rsplit("::", 1)[0]),
                      "resource": rep.name, "protected": rep.protect,
                      "policy": _parse(rep.inputs.get("policy"))}
                     for rep in replicas

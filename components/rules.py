@@ -18,6 +18,7 @@ import pydantic
 from . import specs
 from .errors import MISSING, ConfigIssue
 from .model import (
+    CustomKeyStoreSettings,
     GrantSettings,
     KeySettings,
     _is_output,
@@ -61,6 +62,8 @@ class StackContext:
     owner: str | None = None
     protect_default: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    custom_key_stores: Mapping[str, str] = field(default_factory=dict)
+    """Key stores the stack declares, by name, with their type."""
 
     @property
     def partition(self) -> str:
@@ -119,7 +122,8 @@ class KeyPlan:
     bypass_policy_lockout_safety_check: bool
     multi_region: bool
     replica_regions: tuple[str, ...]
-    custom_key_store_id: str | None
+    custom_key_store_id: Any
+    custom_key_store: str | None
     xks_key_id: str | None
     key_material_config_key: str | None
     key_material: Any
@@ -137,13 +141,25 @@ class KeyPlan:
 
     @property
     def in_custom_key_store(self) -> bool:
-        return self.custom_key_store_id is not None
+        return self.custom_key_store_id is not None or self.custom_key_store is not None
+
+
+@dataclass(frozen=True)
+class KeyStorePlan:
+    """A custom key store the stack creates; keys refer to it by `name`."""
+
+    name: str
+    store_name: str
+    type: str
+    settings: CustomKeyStoreSettings
+    protect: bool
 
 
 @dataclass(frozen=True)
 class StackPlan:
     context: StackContext
     keys: tuple[KeyPlan, ...]
+    key_stores: tuple[KeyStorePlan, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,19 +451,35 @@ def plan_key(
     if not KEY_NAME_PATTERN.match(name):
         out.add("", name, "a key name of lower-case letters, digits, '_' and '-', 1-63 long")
 
-    spec, usage, origin = settings.key_spec, settings.key_usage, settings.origin
+    spec, usage = settings.key_spec, settings.key_usage
     if usage not in specs.USAGES_BY_KEY_SPEC[spec]:
         out.add("keyUsage", usage, f"one of {list(specs.USAGES_BY_KEY_SPEC[spec])} for {spec}")
     if spec in specs.CHINA_ONLY_KEY_SPECS and context.partition != "aws-cn":
         out.add("keySpec", spec, "SM2 only in the China Regions (cn-north-1, cn-northwest-1)")
 
     # Origin and custom key stores
-    in_store = settings.custom_key_store_id is not None
+    store_id, store_name = settings.custom_key_store_id, settings.custom_key_store
+    if store_id is not None and store_name is not None:
+        out.add("customKeyStore", store_name, "customKeyStore or customKeyStoreId, not both")
+    store_type = None
+    if store_name is not None:
+        store_type = context.custom_key_stores.get(store_name)
+        if store_type is None:
+            known = sorted(context.custom_key_stores) or ["(none declared)"]
+            out.add("customKeyStore", store_name, f"a store of customKeyStores: {known}")
+    origin = settings.origin or store_type or (
+        specs.ORIGIN_EXTERNAL_KEY_STORE if settings.xks_key_id
+        else specs.ORIGIN_AWS_CLOUDHSM if store_id is not None
+        else specs.ORIGIN_AWS_KMS
+    )
+    in_store = store_id is not None or store_name is not None
     if in_store:
-        if not CUSTOM_KEY_STORE_PATTERN.match(settings.custom_key_store_id or ""):
-            out.add("customKeyStoreId", settings.custom_key_store_id, "an id like cks-1a2b3c...")
+        if isinstance(store_id, str) and not CUSTOM_KEY_STORE_PATTERN.match(store_id):
+            out.add("customKeyStoreId", store_id, "an id like cks-1a2b3c4d5e6f7g8h9")
         if origin not in specs.CUSTOM_KEY_STORE_ORIGINS:
-            out.add("origin", origin, "AWS_CLOUDHSM or EXTERNAL_KEY_STORE with customKeyStoreId")
+            out.add("origin", origin, "AWS_CLOUDHSM or EXTERNAL_KEY_STORE in a custom key store")
+        elif store_type is not None and origin != store_type:
+            out.add("origin", origin, f"{store_type}, the type of key store {store_name!r}")
         if spec != specs.SYMMETRIC_DEFAULT or usage != specs.ENCRYPT_DECRYPT:
             out.add("keySpec", spec, "SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT in a custom key store")
         if settings.multi_region:
@@ -653,6 +685,7 @@ def plan_key(
         multi_region=settings.multi_region,
         replica_regions=tuple(replicas),
         custom_key_store_id=settings.custom_key_store_id,
+        custom_key_store=settings.custom_key_store,
         xks_key_id=settings.xks_key_id,
         key_material_config_key=settings.key_material_config_key,
         key_material=settings.key_material,

@@ -1,0 +1,89 @@
+"""Compares two previews and calls out changes that replace a key.
+
+A replaced key is a new key: ciphertext made under the old one cannot be decrypted by the new
+one, and once the old key's deletion window ends that data is lost. Such changes deserve a
+loud report before `pulumi up`, not after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+# Settings whose change makes the provider create a new key (the old one is scheduled for
+# deletion), as the pulumi-aws resources mark them.
+REPLACING_SETTINGS: Final = (
+    "type",
+    "keySpec",
+    "keyUsage",
+    "origin",
+    "multiRegion",
+    "customKeyStoreId",
+)
+
+ChangeKind = Literal["replace", "delete", "create", "update"]
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """One key's change between two previews."""
+
+    key: str
+    kind: ChangeKind
+    details: tuple[str, ...]
+
+    def render(self) -> str:
+        if self.kind == "replace":
+            return (
+                f"REPLACE key {self.key}: {'; '.join(self.details)}. The new key cannot "
+                "decrypt data encrypted under the old one; that data is lost once the old "
+                "key's deletion window ends"
+            )
+        if self.kind == "delete":
+            return (
+                f"DELETE key {self.key}: it is scheduled for deletion; data encrypted under it "
+                "becomes undecryptable after the deletion window"
+            )
+        if self.kind == "create":
+            return f"create key {self.key}"
+        return f"update key {self.key}: {'; '.join(self.details)}"
+
+
+def _describe(setting: str, before: Any, after: Any) -> str:
+    return f"{setting} {before!r} -> {after!r}"
+
+
+def compare_previews(previous: Mapping[str, Any], current: Mapping[str, Any]) -> list[KeyChange]:
+    """Changes from *previous* to *current* (both `kms-keys preview --json` documents)."""
+    before = {key["name"]: key for key in previous.get("keys", [])}
+    after = {key["name"]: key for key in current.get("keys", [])}
+    changes: list[KeyChange] = []
+    for name in sorted(before.keys() | after.keys()):
+        if name not in after:
+            changes.append(KeyChange(name, "delete", ()))
+            continue
+        if name not in before:
+            changes.append(KeyChange(name, "create", ()))
+            continue
+        old, new = before[name], after[name]
+        replacing = tuple(
+            _describe(setting, old.get(setting), new.get(setting))
+            for setting in REPLACING_SETTINGS
+            if old.get(setting) != new.get(setting)
+        )
+        if replacing:
+            changes.append(KeyChange(name, "replace", replacing))
+            continue
+        updates = tuple(
+            _describe(setting, old.get(setting), new.get(setting))
+            for setting in ("rotation", "deletionWindowInDays", "protected", "aliases", "policy",
+                            "tags", "description", "replicas", "grants")
+            if old.get(setting) != new.get(setting)
+        )
+        if updates:
+            changes.append(KeyChange(name, "update", tuple(
+                detail if not detail.startswith(("policy", "replicas")) else
+                detail.split(" ", 1)[0] + " changed" for detail in updates
+            )))
+    return changes
