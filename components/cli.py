@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with a saved `--json` preview and report keys that would be replaced",
     )
     preview.add_argument(
+        "--policy-pack-config", type=Path, default=None, metavar="FILE",
+        help="guardrail settings, as given to `pulumi preview --policy-pack-config`",
+    )
+    preview.add_argument(
         "--project-dir", type=Path, default=None,
         help="folder holding Pulumi.yaml (default: the nearest one at or above the cwd)",
     )
@@ -44,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     return preview_command(
         arguments.stack, as_json=arguments.json, project_dir=arguments.project_dir,
-        against=arguments.against,
+        against=arguments.against, policy_pack_config=arguments.policy_pack_config,
     )
 
 

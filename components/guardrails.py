@@ -48,7 +48,7 @@ RESOURCE_TYPES: Final = frozenset({*POLICY_TYPES, ALIAS, GRANT, COMPONENT})
 Level = Literal["advisory", "mandatory", "disabled"]
 LEVELS: Final = ("advisory", "mandatory", "disabled")
 
-DEFAULT_ALIAS_PATTERN: Final = r"^alias/(dev|test|staging|prod)/[A-Za-z0-9][A-Za-z0-9/_-]*$"
+DEFAULT_ALIAS_PATTERN: Final = r"^alias/{stack}/[A-Za-z0-9][A-Za-z0-9/_-]*$"
 """`alias/<environment>/<name>`; `{stack}` in a configured pattern stands for the stack name."""
 
 
@@ -856,7 +856,27 @@ def evaluate_offline_run(
             registered.type, registered.name, registered.inputs, protect=registered.protect,
             stack=run.files.stack, config=config, urn=registered.urn,
         )
-    return violations
+    return _without_repeats(run, violations)
+
+
+def _without_repeats(run: OfflineRun, violations: list[Violation]) -> list[Violation]:
+    """A rule broken by a component is reported once, not again for each of its children.
+
+    CrossGuard itself reports both, since it sees resources one at a time; the offline
+    report can tell they are one mistake.
+    """
+    parents = {res.urn: res.parent for res in run.resources}
+    by_component = {
+        (violation.rule, violation.urn)
+        for violation in violations
+        if violation.resource_type == COMPONENT
+    }
+    return [
+        violation
+        for violation in violations
+        if violation.resource_type == COMPONENT
+        or (violation.rule, parents.get(violation.urn or "")) not in by_component
+    ]
 
 
 def has_mandatory(violations: Iterable[Violation]) -> bool:

@@ -93,7 +93,22 @@ class CustomerManagedKey(pulumi.ComponentResource):
             )
         self.plan = plan
 
-        super().__init__(COMPONENT_TYPE, name, None, opts)
+        # The resolved, non-secret settings are the component's inputs, so CrossGuard rules
+        # on the component see what its children will be.
+        props = {
+            "keySpec": plan.key_spec,
+            "keyUsage": plan.key_usage,
+            "origin": plan.origin,
+            "enableKeyRotation": plan.rotation,
+            "rotationPeriodInDays": plan.rotation_period_in_days,
+            "deletionWindowInDays": plan.deletion_window_in_days,
+            "aliases": list(plan.aliases),
+            "tags": dict(plan.tags),
+            "protect": plan.protect,
+            "bypassPolicyLockoutSafetyCheck": plan.bypass_policy_lockout_safety_check,
+            "multiRegion": plan.multi_region,
+        }
+        super().__init__(COMPONENT_TYPE, name, props, opts)
         for note in plan.notes:
             severity = pulumi.log.warn if "WARNING" in note or "ON:" in note else pulumi.log.info
             severity(f"key {plan.name}: {note}", resource=self)

@@ -302,8 +302,18 @@ def _satisfying_value(base: str, value: str) -> str | None:
         return value.lower()
     if base in ("NumericEquals", "NumericLessThanEquals", "NumericGreaterThanEquals"):
         return value
+    if base in ("NumericLessThan", "NumericGreaterThan"):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return str(number - 1 if base == "NumericLessThan" else number + 1)
     if base in ("DateEquals", "DateLessThanEquals", "DateGreaterThanEquals"):
         return value
+    if base == "DateLessThan":
+        return "1970-01-01T00:00:00Z"
+    if base == "DateGreaterThan":
+        return "9999-12-31T23:59:59Z"
     if base == "IpAddress":
         return value.split("/")[0]
     return None

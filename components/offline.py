@@ -334,6 +334,15 @@ def run_offline(files: StackFiles, *, monitor: RecordingMonitor | None = None) -
 
 
 def _account_hint(config: Mapping[str, str], project: str) -> str:
-    """The account the mocks answer with: the stack's own, so ARNs match the policy."""
+    """The account the mocks answer as: the stack's own, so ARNs match the policy.
+
+    Taken from `<project>:accountId`, else the first of `aws:allowedAccountIds`.
+    """
     account = config.get(f"{project}:accountId", "")
-    return account if account.isdigit() else "000000000000"
+    if not account.isdigit():
+        try:
+            allowed = json.loads(config.get("aws:allowedAccountIds", "[]"))
+        except json.JSONDecodeError:
+            allowed = []
+        account = str(allowed[0]) if isinstance(allowed, list) and allowed else ""
+    return account if account.isdigit() and len(account) == 12 else "000000000000"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -11,6 +12,14 @@ import pulumi
 
 from .changes import KeyChange, compare_previews
 from .errors import KmsConfigError
+from .guardrails import (
+    GuardrailConfig,
+    GuardrailConfigError,
+    evaluate_offline_run,
+    exit_code,
+    load_pack_config,
+    render_violations,
+)
 from .offline import OfflineRun, StackFileError, resolve_stack, run_offline
 from .policy import pretty_policy
 from .render import as_json as preview_document
@@ -44,17 +53,25 @@ def preview_command(
     as_json: bool = False,
     project_dir: Path | None = None,
     against: Path | None = None,
+    policy_pack_config: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
-    """Run one stack offline; 0 on success, 2 on bad config, 1 on any other failure."""
+    """Run one stack offline and print it.
+
+    Exit codes: 0 rendered; 1 the program failed; 2 bad configuration; 3 a mandatory guardrail
+    of the policy pack is broken.
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     try:
         previous = _read_previous(against) if against is not None else None
+        guardrail_config = (
+            load_pack_config(policy_pack_config) if policy_pack_config else GuardrailConfig()
+        )
         files = resolve_stack(stack, project_dir=project_dir)
         run = run_offline(files)
-    except StackFileError as error:
+    except (StackFileError, GuardrailConfigError) as error:
         print(f"kms-keys: {error}", file=err)
         return EXIT_BAD_CONFIG
     except (KmsConfigError, pulumi.RunError) as error:
@@ -65,6 +82,8 @@ def preview_command(
         return EXIT_FAILED
     document: dict[str, Any] = preview_document(run)
     changes = compare_previews(previous, document) if previous is not None else None
+    violations = evaluate_offline_run(run, guardrail_config)
+    document["guardrails"] = [asdict(violation) for violation in violations]
     if as_json:
         if changes is not None:
             document["changes"] = [
@@ -74,11 +93,11 @@ def preview_command(
             ]
         print(json.dumps(document, indent=2, sort_keys=True), file=out)
     else:
-        text = render_text(run)
+        text = render_text(run) + "\n\n" + "\n".join(render_violations(violations))
         if changes is not None:
             text += "\n\n" + "\n".join(_change_lines(changes, against))
         print(text, file=out)
-    return EXIT_OK
+    return exit_code(violations)
 
 
 def _read_previous(path: Path) -> dict[str, Any]:

@@ -117,7 +117,11 @@ def as_json(run: OfflineRun, extra: dict[str, Any] | None = None) -> dict[str, A
         ],
         "keys": key_summaries(run),
         "outputs": run.outputs,
-        "log": [{"level": level, "message": message} for level, message in run.log],
+        "log": [
+            {"level": level, "message": message}
+            for level, message in run.log
+            if level != "debug"
+        ],
         **(extra or {}),
     }
 

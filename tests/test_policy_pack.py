@@ -69,15 +69,18 @@ def test_stack_file_passes_every_rule(stack_file: Path) -> None:
 
 
 def test_bad_stack_file_yields_three_violations(tmp_path: Path) -> None:
-    """Rotation period, deletion window and alias naming are broken on key `data`, and stop."""
+    """Rotation period, deletion window and alias naming are broken on key `data`, and stop.
+
+    Each is reported once, on the component that declares it, not again on its children.
+    """
     stack_file = tmp_path / "Pulumi.prod.yaml"
     stack_file.write_text(BAD_PROD_STACK, encoding="utf-8")
     run = run_offline(resolve_stack(str(stack_file), project_dir=PROJECT_DIR))
     violations = evaluate_offline_run(run)
     assert sorted((item.rule, item.resource_name) for item in violations) == [
-        ("kms-alias-naming", "data-alias-orders-data"),
-        ("kms-key-deletion-window", "data-key"),
-        ("kms-key-rotation-period", "data-key"),
+        ("kms-alias-naming", "data"),
+        ("kms-key-deletion-window", "data"),
+        ("kms-key-rotation-period", "data"),
     ]
     assert {item.level for item in violations} == {"mandatory"}
     assert all(item.urn and item.urn.startswith("urn:pulumi:prod::") for item in violations)
@@ -104,9 +107,7 @@ def test_pack_config_file_tightens_stack_check(tmp_path: Path) -> None:
     }))
     run = run_offline(resolve_stack("dev", project_dir=PROJECT_DIR))
     violations = evaluate_offline_run(run, load_pack_config(config_file))
-    assert sorted(item.resource_name for item in violations) == [
-        "data-key", "logs-key", "secrets-key"
-    ]
+    assert sorted(item.resource_name for item in violations) == ["data", "logs", "secrets"]
     assert {(item.rule, item.level) for item in violations} == {
         ("kms-key-rotation-period", "advisory")
     }
