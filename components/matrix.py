@@ -441,8 +441,8 @@ def _action_cell(
     result = evaluate(policy, Request(principal, action), key_account=key_account)
     if result.decision is Decision.ALLOW:
         return Cell(ALLOWED, None, result.deciding_statements)
-    if result.decision is Decision.EXPLICIT_DENY:
-        return Cell(DENIED, None, result.deciding_statements)
+    # Even an explicit deny may only hold in some contexts (a Deny with StringNotEquals
+    # kms:ViaService), so conditional paths are looked for after any deny.
     delegated = result.decision is Decision.ALLOW_IF_IAM
 
     alternatives: list[tuple[str, str]] = []
@@ -470,7 +470,7 @@ def _action_cell(
     if not alternatives:
         if delegated:
             return Cell(ALLOWED_IF_IAM, None, result.deciding_statements)
-        return Cell(DENIED)
+        return Cell(DENIED, None, result.deciding_statements)
     return Cell(
         CONDITIONAL,
         " or ".join(dict.fromkeys(text for text, _ in alternatives)),

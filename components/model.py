@@ -137,6 +137,9 @@ class KeySettings(_Model):
     allow_grants_for_aws_resources: bool = True
     """Let users create grants for AWS services integrated with KMS (EBS, RDS, ...)."""
     services: list[ServiceAccess] = Field(default_factory=list)
+    confine_to_services: bool = True
+    """Principals named under `services` (and not under `users`) may use the key only through
+    those services: a Deny statement holds even where their IAM policies allow more."""
     service_principals: list[ServicePrincipalAccess] = Field(default_factory=list)
     allowed_external_accounts: list[str] = Field(default_factory=list)
     """Other accounts whose principals may appear in this policy. Empty: none may."""

@@ -24,6 +24,7 @@ SID_USE: Final = "AllowKeyUse"
 SID_GRANTS_FOR_AWS_RESOURCES: Final = "AllowGrantsForAwsResources"
 SID_VIA_SERVICE_PREFIX: Final = "AllowUseVia"
 SID_SERVICE_PRINCIPAL_PREFIX: Final = "AllowService"
+SID_CONFINE_TO_SERVICES: Final = "DenyUseOutsideServices"
 
 
 def _principal_value(arns: Sequence[str]) -> str | list[str]:
@@ -118,6 +119,9 @@ def build_policy(
             )
         )
 
+    if plan.confine_to_services:
+        statements += _confinement(plan, region, set(users), use_actions)
+
     for access in plan.service_principals:
         condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": plan.account_id}}
         if access.source_arn:
@@ -138,6 +142,39 @@ def build_policy(
 
     statements += [_normalise_statement(statement) for statement in plan.extra_statements]
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _confinement(
+    plan: KeyPlan, region: str, users: set[str], use_actions: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Deny use outside their services to principals allowed only through services.
+
+    Without it the account-root statement lets their IAM policies grant direct use. A missing
+    `kms:ViaService` (a direct call) makes StringNotEquals true, so direct calls are denied too.
+    """
+    vias_by_principal: dict[str, set[str]] = {}
+    for service in plan.services:
+        for principal in _strings(service.principals):
+            if principal not in users:
+                via = f"{service.service}.{region}.amazonaws.com"
+                vias_by_principal.setdefault(principal, set()).add(via)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for principal, vias in vias_by_principal.items():
+        groups.setdefault(tuple(sorted(vias)), []).append(principal)
+    statements = []
+    for index, (vias, principals) in enumerate(sorted(groups.items())):
+        sid = SID_CONFINE_TO_SERVICES + ("" if len(groups) == 1 else str(index + 1))
+        statements.append(
+            {
+                "Sid": sid,
+                "Effect": "Deny",
+                "Principal": {"AWS": _principal_value(principals)},
+                "Action": _actions_value(use_actions),
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:ViaService": _actions_value(vias)}},
+            }
+        )
+    return statements
 
 
 def _strings(values: Sequence[Any] | None) -> list[str]:

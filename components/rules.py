@@ -116,6 +116,7 @@ class KeyPlan:
     users: tuple[Any, ...]
     allow_grants_for_aws_resources: bool
     services: tuple[ServicePlan, ...]
+    confine_to_services: bool
     service_principals: tuple[ServicePrincipalPlan, ...]
     allowed_external_accounts: tuple[str, ...]
     extra_statements: tuple[Mapping[str, Any], ...]
@@ -678,6 +679,7 @@ def plan_key(
         users=users,
         allow_grants_for_aws_resources=settings.allow_grants_for_aws_resources,
         services=tuple(services),
+        confine_to_services=settings.confine_to_services,
         service_principals=tuple(service_principals),
         allowed_external_accounts=tuple(sorted(external)),
         extra_statements=tuple(settings.extra_statements),
@@ -706,5 +708,6 @@ RESERVED_SIDS: Final = frozenset(
         "AllowKeyAdministration",
         "AllowKeyUse",
         "AllowGrantsForAwsResources",
+        "DenyUseOutsideServices",
     }
 )
