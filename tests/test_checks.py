@@ -179,6 +179,12 @@ def test_wildcard_principal_limited_to_an_unknown_account_is_refused() -> None:
     assert codes(wildcard(condition)) == ["wildcard-principal"]
 
 
+def test_wildcard_principal_longer_number_containing_the_account_is_refused() -> None:
+    """A caller account that merely contains our id as a substring does not limit `*`."""
+    condition = {"StringEquals": {"aws:PrincipalAccount": f"9{ACCOUNT}"}}
+    assert codes(wildcard(condition)) == ["wildcard-principal"]
+
+
 def test_wildcard_principal_arn_merely_containing_the_account_is_refused() -> None:
     """A principal ARN of another account whose name contains our id limits nothing."""
     arn = f"arn:aws:iam::{OTHER_ACCOUNT}:role/{ACCOUNT}"
