@@ -125,6 +125,9 @@ class KeySettings(_Model):
     protect: bool | None = None
     """Pulumi `protect` on the key and its aliases. Default: the stack's `protectKeys`
     (on in prod)."""
+    deletion_by_administrators_only: bool | None = None
+    """Deny scheduling deletion and disabling the key to everyone but the administrators and
+    the account root, whatever their IAM policies say. Default: on for protected keys."""
     enabled: bool = True
     aliases: list[str] | None = None
     """Default: `alias/<environment>/<key name>`. Each must match the KMS alias rules."""

@@ -25,6 +25,7 @@ SID_GRANTS_FOR_AWS_RESOURCES: Final = "AllowGrantsForAwsResources"
 SID_VIA_SERVICE_PREFIX: Final = "AllowUseVia"
 SID_SERVICE_PRINCIPAL_PREFIX: Final = "AllowService"
 SID_CONFINE_TO_SERVICES: Final = "DenyUseOutsideServices"
+SID_DELETION_BY_ADMINISTRATORS: Final = "DenyDeletionByOthers"
 
 
 def _principal_value(arns: Sequence[str]) -> str | list[str]:
@@ -121,6 +122,24 @@ def build_policy(
 
     if plan.confine_to_services:
         statements += _confinement(plan, region, set(users), use_actions)
+
+    if plan.deletion_by_administrators_only and administrators:
+        root = account_root_arn(plan.account_id, plan.partition)
+        destructive = list(specs.DESTRUCTIVE_ACTIONS)
+        if plan.origin == specs.ORIGIN_EXTERNAL:
+            destructive += specs.IMPORTED_MATERIAL_DESTRUCTIVE_ACTIONS
+        statements.append(
+            {
+                "Sid": SID_DELETION_BY_ADMINISTRATORS,
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": _actions_value(destructive),
+                "Resource": "*",
+                "Condition": {
+                    "ArnNotEquals": {"aws:PrincipalArn": _principal_value([*administrators, root])}
+                },
+            }
+        )
 
     for access in plan.service_principals:
         condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": plan.account_id}}

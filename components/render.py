@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .matrix import AccessMatrix, access_matrix, render_matrix
 from .offline import OfflineRun, RegisteredResource
 
 KEY_TYPES = ("aws:kms/key:Key", "aws:kms/externalKey:ExternalKey")
@@ -42,6 +43,7 @@ def key_summaries(run: OfflineRun) -> list[dict[str, Any]]:
             aliases.append({"name": alias.inputs.get("name"), "region": region,
                             "protected": alias.protect})
         policy_text = inputs.get("policy")
+        arn_parts = str(key.state.get("arn", ":::::")).split(":")
         summaries.append(
             {
                 "name": component.name,
@@ -79,6 +81,8 @@ def key_summaries(run: OfflineRun) -> list[dict[str, Any]]:
                 ),
                 "keyMaterial": "[secret]" if key.type != "aws:kms/key:Key" else None,
                 "policy": _parse(policy_text),
+                "account": arn_parts[4] or None,
+                "region": arn_parts[3] or None,
             }
         )
     return summaries
@@ -115,7 +119,11 @@ def as_json(run: OfflineRun, extra: dict[str, Any] | None = None) -> dict[str, A
              "protect": res.protect, "inputs": res.inputs}
             for res in run.resources
         ],
-        "keys": key_summaries(run),
+        "keys": [
+            {**summary, "accessMatrix": matrix.to_json() if matrix else None}
+            for summary in key_summaries(run)
+            for matrix in [matrix_for(summary)]
+        ],
         "outputs": run.outputs,
         "log": [
             {"level": level, "message": message}
@@ -146,6 +154,17 @@ def tree_lines(run: OfflineRun) -> list[str]:
         lines.append(f"{'└─ ' if last else '├─ '}{root.type}  {root.name}{mark}")
         walk(root.urn, "   " if last else "│  ")
     return lines
+
+
+def matrix_for(summary: dict[str, Any]) -> AccessMatrix | None:
+    """Who can do what with this key, from its policy; None when the policy is not known."""
+    policy = summary.get("policy")
+    if not isinstance(policy, dict) or not summary.get("account"):
+        return None
+    return access_matrix(
+        policy, key_account=summary["account"], region=summary["region"] or "",
+        key_usage=summary.get("keyUsage"),
+    )
 
 
 def key_lines(summary: dict[str, Any], policy_text: str) -> list[str]:
@@ -186,6 +205,9 @@ def key_lines(summary: dict[str, Any], policy_text: str) -> list[str]:
     lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]
     lines.append("  policy:")
     lines += ["    " + line for line in policy_text.splitlines()]
+    matrix = matrix_for(summary)
+    if matrix is not None:
+        lines += ["  " + line for line in render_matrix(matrix)]
     return lines
 
 

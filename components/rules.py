@@ -109,6 +109,7 @@ class KeyPlan:
     rotation_period_in_days: int | None
     deletion_window_in_days: int
     protect: bool
+    deletion_by_administrators_only: bool
     enabled: bool
     aliases: tuple[str, ...]
     allow_account_root: bool
@@ -660,6 +661,10 @@ def plan_key(
             "every administrator; recovery then needs AWS Support"
         )
 
+    protect = context.protect_default if settings.protect is None else settings.protect
+    if settings.deletion_by_administrators_only and not settings.administrators:
+        out.add("deletionByAdministratorsOnly", True, "only with at least one administrator")
+
     if out.issues:
         return None, out.issues
     plan = KeyPlan(
@@ -671,7 +676,11 @@ def plan_key(
         rotation=rotation,
         rotation_period_in_days=period,
         deletion_window_in_days=window,
-        protect=context.protect_default if settings.protect is None else settings.protect,
+        protect=protect,
+        deletion_by_administrators_only=(
+            protect if settings.deletion_by_administrators_only is None
+            else settings.deletion_by_administrators_only
+        ),
         enabled=settings.enabled,
         aliases=tuple(aliases),
         allow_account_root=settings.allow_account_root,
@@ -709,5 +718,6 @@ RESERVED_SIDS: Final = frozenset(
         "AllowKeyUse",
         "AllowGrantsForAwsResources",
         "DenyUseOutsideServices",
+        "DenyDeletionByOthers",
     }
 )

@@ -130,6 +130,9 @@ ROTATION_ADMIN_ACTIONS: Final = frozenset(
     }
 )
 MULTI_REGION_ADMIN_ACTIONS: Final = ("kms:ReplicateKey", "kms:UpdatePrimaryRegion")
+# Actions that make data undecryptable, now or after the waiting period.
+DESTRUCTIVE_ACTIONS: Final = ("kms:DisableKey", "kms:ScheduleKeyDeletion")
+IMPORTED_MATERIAL_DESTRUCTIVE_ACTIONS: Final = ("kms:DeleteImportedKeyMaterial",)
 IMPORTED_MATERIAL_ADMIN_ACTIONS: Final = (
     "kms:DeleteImportedKeyMaterial",
     "kms:GetParametersForImport",

@@ -396,7 +396,7 @@ def test_render_columns_stay_aligned_under_their_headers() -> None:
 
 
 def test_render_prod_data_key_shows_orders_service_via_s3_or_dynamodb() -> None:
-    """The prod data key's table: orders-service uses it via S3 or DynamoDB, else denied."""
+    """The prod data key's table: orders-service uses it via S3 or DynamoDB, never deletes."""
     files = resolve_stack("prod", project_dir=PROJECT_DIR)
     config, _ = read_stack_config(files)
     plan = load_stack(config.get, project=files.project, stack=files.stack)
@@ -408,7 +408,7 @@ def test_render_prod_data_key_shows_orders_service_via_s3_or_dynamodb() -> None:
     orders = lines.index(
         "  arn:aws:iam::555566667777:role/orders-service  (named in the policy)"
     )
-    assert lines[orders + 1].split() == ["I", "C1", "C1", "C1", "C1", "I", "I"]
+    assert lines[orders + 1].split() == ["I", "C1", "C1", "C1", "C1", "I", "-"]
     assert (
         "  C1  kms:ViaService=s3.us-west-2.amazonaws.com or "
         "kms:ViaService=dynamodb.us-west-2.amazonaws.com"
