@@ -596,6 +596,10 @@ def plan_key(
             if action not in allowed_service_actions:
                 out.add(f"{where}.actions", action, f"some of {sorted(allowed_service_actions)}")
         principals = None
+        for position, value in enumerate(access.principals or []):
+            if _is_output(value):
+                out.add(f"{where}.principals[{position}]", "an Output",
+                        "a plain ARN: principals under services are checked before deploying")
         if access.principals is not None:
             principals = _principals(
                 out, f"{where}.principals", access.principals, **principal_args
