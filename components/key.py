@@ -157,7 +157,9 @@ class CustomerManagedKey(pulumi.ComponentResource):
         self.key_arn = key.arn
         self.alias_names = pulumi.Output.all(*alias_names)
         self.policy = primary_policy
-        self.replica_arns = pulumi.Output.from_input(replica_arns)
+        self.replica_arns = (
+            pulumi.Output.all(**replica_arns) if replica_arns else pulumi.Output.from_input({})
+        )
         self.register_outputs(
             {
                 "keyId": self.key_id,
@@ -302,7 +304,7 @@ def _resolve(plan: KeyPlan, resolved: Mapping[str, list[str]]) -> KeyPlan:
     from .rules import _Collector, _principals
 
     out = _Collector(f"key {plan.name!r}")
-    principal_args = {
+    principal_args: dict[str, Any] = {
         "account_id": plan.account_id,
         "external_accounts": plan.allowed_external_accounts,
     }

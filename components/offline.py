@@ -205,7 +205,9 @@ class KmsMocks(pulumi.runtime.Mocks):
             return store_id, state
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(  # type: ignore[override]  # the SDK also accepts a bare dict
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": self.account_id,

@@ -178,8 +178,8 @@ def _confinement(
                 via = f"{service.service}.{region}.amazonaws.com"
                 vias_by_principal.setdefault(principal, set()).add(via)
     groups: dict[tuple[str, ...], list[str]] = {}
-    for principal, vias in vias_by_principal.items():
-        groups.setdefault(tuple(sorted(vias)), []).append(principal)
+    for principal, allowed_vias in vias_by_principal.items():
+        groups.setdefault(tuple(sorted(allowed_vias)), []).append(principal)
     statements = []
     for index, (vias, principals) in enumerate(sorted(groups.items())):
         sid = SID_CONFINE_TO_SERVICES + ("" if len(groups) == 1 else str(index + 1))

@@ -189,7 +189,8 @@ def _model_at(model: type[pydantic.BaseModel], loc: Sequence[object]) -> type[py
     for part in loc[:-1]:
         if isinstance(part, int) or not (isinstance(current, type)):
             continue
-        fields = {info.alias or name: info for name, info in current.model_fields.items()}
+        model_fields = getattr(current, "model_fields", {})
+        fields = {info.alias or name: info for name, info in model_fields.items()}
         info = fields.get(str(part))
         if info is None:
             break
@@ -580,7 +581,9 @@ def plan_key(
                 f"allowedExternalAccounts[{index}]", account,
                 "12-digit ids of accounts other than this environment's",
             )
-    principal_args = {"account_id": context.account_id, "external_accounts": external}
+    principal_args: dict[str, Any] = {
+        "account_id": context.account_id, "external_accounts": external,
+    }
     administrators = _principals(out, "administrators", settings.administrators, **principal_args)
     users = _principals(out, "users", settings.users, **principal_args)
 
@@ -613,27 +616,27 @@ def plan_key(
             )
         )
     service_principals = []
-    for index, access in enumerate(settings.service_principals):
+    for index, principal_access in enumerate(settings.service_principals):
         where = f"servicePrincipals[{index}]"
         try:
-            validate_service_principal(access.service)
+            validate_service_principal(principal_access.service)
         except PrincipalError as problem:
-            out.add(f"{where}.service", access.service, str(problem))
+            out.add(f"{where}.service", principal_access.service, str(problem))
         default_actions = set(use_actions)
-        if access.encryption_context:
+        if principal_access.encryption_context:
             default_actions &= specs.ENCRYPTION_CONTEXT_ACTIONS
-        actions = tuple(sorted(set(access.actions or default_actions)))
+        actions = tuple(sorted(set(principal_access.actions or default_actions)))
         for action in actions:
             if action not in allowed_service_actions:
                 out.add(f"{where}.actions", action, f"some of {sorted(allowed_service_actions)}")
-        if access.source_arn and f":{context.account_id}:" not in access.source_arn:
-            out.add(f"{where}.sourceArn", access.source_arn, "a resource of this account")
+        if principal_access.source_arn and f":{context.account_id}:" not in principal_access.source_arn:
+            out.add(f"{where}.sourceArn", principal_access.source_arn, "a resource of this account")
         service_principals.append(
             ServicePrincipalPlan(
-                service=access.service,
+                service=principal_access.service,
                 actions=actions,
-                source_arn=access.source_arn,
-                encryption_context=tuple(sorted((access.encryption_context or {}).items())),
+                source_arn=principal_access.source_arn,
+                encryption_context=tuple(sorted((principal_access.encryption_context or {}).items())),
             )
         )
 
