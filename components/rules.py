@@ -629,14 +629,17 @@ def plan_key(
         for action in actions:
             if action not in allowed_service_actions:
                 out.add(f"{where}.actions", action, f"some of {sorted(allowed_service_actions)}")
-        if principal_access.source_arn and f":{context.account_id}:" not in principal_access.source_arn:
-            out.add(f"{where}.sourceArn", principal_access.source_arn, "a resource of this account")
+        source_arn = principal_access.source_arn
+        if source_arn and f":{context.account_id}:" not in source_arn:
+            out.add(f"{where}.sourceArn", source_arn, "a resource of this account")
         service_principals.append(
             ServicePrincipalPlan(
                 service=principal_access.service,
                 actions=actions,
                 source_arn=principal_access.source_arn,
-                encryption_context=tuple(sorted((principal_access.encryption_context or {}).items())),
+                encryption_context=tuple(
+                    sorted((principal_access.encryption_context or {}).items())
+                ),
             )
         )
 
