@@ -32,18 +32,28 @@ class KeyChange:
     key: str
     kind: ChangeKind
     details: tuple[str, ...]
+    protected: bool = False
+
+    @property
+    def destructive(self) -> bool:
+        """Replacing or deleting a key can make existing ciphertext undecryptable."""
+        return self.kind in ("replace", "delete")
 
     def render(self) -> str:
+        guard = (
+            " The key is protected: `pulumi up` refuses to delete it until someone runs "
+            "`pulumi state unprotect` on purpose" if self.protected and self.destructive else ""
+        )
         if self.kind == "replace":
             return (
                 f"REPLACE key {self.key}: {'; '.join(self.details)}. The new key cannot "
                 "decrypt data encrypted under the old one; that data is lost once the old "
-                "key's deletion window ends"
+                f"key's deletion window ends.{guard}"
             )
         if self.kind == "delete":
             return (
                 f"DELETE key {self.key}: it is scheduled for deletion; data encrypted under it "
-                "becomes undecryptable after the deletion window"
+                f"becomes undecryptable after the deletion window.{guard}"
             )
         if self.kind == "create":
             return f"create key {self.key}"
@@ -60,8 +70,9 @@ def compare_previews(previous: Mapping[str, Any], current: Mapping[str, Any]) ->
     after = {key["name"]: key for key in current.get("keys", [])}
     changes: list[KeyChange] = []
     for name in sorted(before.keys() | after.keys()):
+        protected = bool(before.get(name, {}).get("protected"))
         if name not in after:
-            changes.append(KeyChange(name, "delete", ()))
+            changes.append(KeyChange(name, "delete", (), protected))
             continue
         if name not in before:
             changes.append(KeyChange(name, "create", ()))
@@ -73,7 +84,7 @@ def compare_previews(previous: Mapping[str, Any], current: Mapping[str, Any]) ->
             if old.get(setting) != new.get(setting)
         )
         if replacing:
-            changes.append(KeyChange(name, "replace", replacing))
+            changes.append(KeyChange(name, "replace", replacing, protected))
             continue
         updates = tuple(
             _describe(setting, old.get(setting), new.get(setting))

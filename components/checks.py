@@ -136,15 +136,32 @@ def check_wildcard_principals(
             continue
         wildcard = "*" in _aws_principals(statement) or "NotPrincipal" in statement
         if wildcard and not _limits_account(statement.get("Condition"), allowed_accounts):
+            named = _named_account_values(statement.get("Condition"))
+            found = f"; its condition names {', '.join(named)}" if named else ""
             findings.append(
                 Finding(
                     "error", "wildcard-principal", _sid(statement, index),
                     "a wildcard principal needs a condition that limits it to "
                     f"account(s) {', '.join(allowed_accounts)} (kms:CallerAccount, "
-                    "aws:PrincipalAccount, aws:SourceAccount or aws:PrincipalOrgID)",
+                    "aws:PrincipalAccount, aws:SourceAccount, aws:PrincipalArn or "
+                    f"aws:PrincipalOrgID){found}",
                 )
             )
     return findings
+
+
+def _named_account_values(condition: Any) -> list[str]:
+    """The values a condition gives to account-limiting keys, to show in an error."""
+    if not isinstance(condition, Mapping):
+        return []
+    values = []
+    for operator, keys in condition.items():
+        if not isinstance(keys, Mapping):
+            continue
+        for key, given in keys.items():
+            if key.lower() in ACCOUNT_LIMITING_KEYS:
+                values += [f"{key}={value} ({operator})" for value in _as_list(given)]
+    return values
 
 
 def _lasting_principals(policy: Mapping[str, Any], account_id: str, partition: str) -> list[str]:

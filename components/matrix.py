@@ -148,6 +148,7 @@ class AccessMatrix:
     cells: Mapping[tuple[str, str], Cell]
     labels: Mapping[str, str] = field(default_factory=dict)
     omitted: tuple[str, ...] = ()
+    key_spec: str | None = None
     key_account: str = ""
     region: str = ""
     key_usage: str | None = None
@@ -162,6 +163,7 @@ class AccessMatrix:
             "keyAccount": self.key_account,
             "region": self.region,
             "keyUsage": self.key_usage,
+            "keySpec": self.key_spec,
             "capabilities": [
                 {"name": name, "actions": list(specs.CAPABILITIES[name])}
                 for name in self.capabilities
@@ -270,9 +272,9 @@ def _rows(
     )
     rows.append(stranger)
     labels[stranger] = "synthetic: a principal of another account"
-    if everyone:
-        rows.append("*")
-        labels["*"] = "any principal, e.g. an anonymous caller"
+    # Always shown, so matrices of different keys compare row by row.
+    rows.append("*")
+    labels["*"] = "any principal, e.g. an anonymous caller"
     return rows, labels
 
 
@@ -499,11 +501,23 @@ def _combine(cells: Sequence[Cell]) -> Cell:
     return Cell(CONDITIONAL, "; ".join(texts), statements, otherwise=first.otherwise)
 
 
-def _capabilities(key_usage: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+# Capabilities only symmetric keys offer: asymmetric keys never generate data keys.
+SYMMETRIC_ONLY_CAPABILITIES = frozenset({"generate data key"})
+
+
+def _capabilities(
+    key_usage: str | None, key_spec: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     shown, omitted = [], []
     for name in specs.CAPABILITIES:
         usages = CAPABILITY_USAGES.get(name)
-        if key_usage is not None and usages is not None and key_usage not in usages:
+        wrong_usage = key_usage is not None and usages is not None and key_usage not in usages
+        wrong_spec = (
+            key_spec is not None
+            and key_spec != specs.SYMMETRIC_DEFAULT
+            and name in SYMMETRIC_ONLY_CAPABILITIES
+        )
+        if wrong_usage or wrong_spec:
             omitted.append(name)
         else:
             shown.append(name)
@@ -516,18 +530,19 @@ def access_matrix(
     key_account: str,
     region: str,
     key_usage: str | None = None,
+    key_spec: str | None = None,
 ) -> AccessMatrix:
     """The access matrix of a key policy for a key of ``key_account`` in ``region``.
 
-    ``key_usage`` (ENCRYPT_DECRYPT, SIGN_VERIFY...) drops the capabilities such a key cannot
-    offer; without it every capability of ``specs.CAPABILITIES`` is a column. Raises
+    ``key_usage`` (ENCRYPT_DECRYPT, SIGN_VERIFY...) and ``key_spec`` drop the capabilities such
+    a key cannot offer; without them every capability of ``specs.CAPABILITIES`` is a column. Raises
     :class:`components.evaluator.PolicyEvaluationError` for a policy the evaluator cannot read.
     """
     if key_usage is not None and key_usage not in specs.KEY_USAGES:
         raise ValueError(f"key_usage must be one of {list(specs.KEY_USAGES)}: {key_usage!r}")
     partition = partition_for_region(region)
     rows, labels = _rows(policy, key_account, partition)
-    capabilities, omitted = _capabilities(key_usage)
+    capabilities, omitted = _capabilities(key_usage, key_spec)
     cells: dict[tuple[str, str], Cell] = {}
     for row in rows:
         principal = Principal.parse(row)
@@ -546,6 +561,7 @@ def access_matrix(
         key_account=key_account,
         region=region,
         key_usage=key_usage,
+        key_spec=key_spec,
     )
 
 
@@ -607,8 +623,8 @@ def render_matrix(matrix: AccessMatrix) -> list[str]:
         break_on_hyphens=False,
     )
     if matrix.omitted:
-        usage = matrix.key_usage or "this"
-        lines.append(f"not applicable to {usage} keys: {', '.join(matrix.omitted)}")
+        kind = " ".join(part for part in (matrix.key_spec, matrix.key_usage) if part) or "this"
+        lines.append(f"not applicable to {kind} keys: {', '.join(matrix.omitted)}")
     if numbers:
         lines.append("conditions:")
         for text, number in numbers.items():

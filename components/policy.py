@@ -93,7 +93,8 @@ def build_policy(
         statements.append(
             _statement(SID_USE, {"AWS": _principal_value(users)}, use_actions)
         )
-        if plan.allow_grants_for_aws_resources and plan.key_usage == specs.ENCRYPT_DECRYPT:
+        symmetric = plan.key_spec == specs.SYMMETRIC_DEFAULT
+        if plan.allow_grants_for_aws_resources and symmetric:
             statements.append(
                 _statement(
                     SID_GRANTS_FOR_AWS_RESOURCES,

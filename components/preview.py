@@ -25,7 +25,7 @@ from .policy import pretty_policy
 from .render import as_json as preview_document
 from .render import key_lines, key_summaries, tree_lines
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG, EXIT_REPLACEMENT = 0, 1, 2, 4
 
 
 def render_text(run: OfflineRun) -> str:
@@ -41,7 +41,11 @@ def render_text(run: OfflineRun) -> str:
     for summary in key_summaries(run):
         lines.append("")
         lines += key_lines(summary, pretty_policy(summary["policy"] or {}))
-    messages = [(level, text) for level, text in run.log if level in ("warning", "error")]
+    if run.outputs:
+        lines += ["", "Outputs:"]
+        lines += ["  " + line for line in json.dumps(run.outputs, indent=2,
+                                                       sort_keys=True).splitlines()]
+    messages = [(level, text) for level, text in run.log if level != "debug"]
     if messages:
         lines += ["", "Messages:"] + [f"  {level}: {text}" for level, text in messages]
     return "\n".join(lines)
@@ -59,8 +63,9 @@ def preview_command(
 ) -> int:
     """Run one stack offline and print it.
 
-    Exit codes: 0 rendered; 1 the program failed; 2 bad configuration; 3 a mandatory guardrail
-    of the policy pack is broken.
+    Exit codes: 0 rendered; 1 the program failed; 2 bad configuration or arguments; 3 a
+    mandatory guardrail of the policy pack is broken; 4 `--against` found a key that would be
+    replaced or deleted.
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -81,6 +86,14 @@ def preview_command(
         print(f"kms-keys: the stack program failed: {type(error).__name__}: {error}", file=err)
         return EXIT_FAILED
     document: dict[str, Any] = preview_document(run)
+    if previous is not None and previous.get("stack") != document["stack"]:
+        print(
+            f"kms-keys: --against {against}: that preview is of stack "
+            f"{previous.get('stack')!r}, not {document['stack']!r}; compare a stack with "
+            "its own earlier preview",
+            file=err,
+        )
+        return EXIT_BAD_CONFIG
     changes = compare_previews(previous, document) if previous is not None else None
     violations = evaluate_offline_run(run, guardrail_config)
     document["guardrails"] = [asdict(violation) for violation in violations]
@@ -97,7 +110,12 @@ def preview_command(
         if changes is not None:
             text += "\n\n" + "\n".join(_change_lines(changes, against))
         print(text, file=out)
-    return exit_code(violations)
+    guardrail_code = exit_code(violations)
+    if guardrail_code:
+        return guardrail_code
+    if changes and any(change.destructive for change in changes):
+        return EXIT_REPLACEMENT
+    return EXIT_OK
 
 
 def _read_previous(path: Path) -> dict[str, Any]:

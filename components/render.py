@@ -112,7 +112,7 @@ def as_json(run: OfflineRun, extra: dict[str, Any] | None = None) -> dict[str, A
     return {
         "project": run.files.project,
         "stack": run.files.stack,
-        "stackFile": str(run.files.stack_file),
+        "stackFile": _relative(run.files.stack_file, run.files.project_dir),
         "engine": "offline mock engine (nothing sent to AWS)",
         "resources": [
             {"urn": res.urn, "type": res.type, "name": res.name, "parent": res.parent,
@@ -132,6 +132,14 @@ def as_json(run: OfflineRun, extra: dict[str, Any] | None = None) -> dict[str, A
         ],
         **(extra or {}),
     }
+
+
+def _relative(path: Any, base: Any) -> str:
+    """A stack file inside the project is shown relative to it, so saved previews travel."""
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
 
 
 def tree_lines(run: OfflineRun) -> list[str]:
@@ -163,7 +171,7 @@ def matrix_for(summary: dict[str, Any]) -> AccessMatrix | None:
         return None
     return access_matrix(
         policy, key_account=summary["account"], region=summary["region"] or "",
-        key_usage=summary.get("keyUsage"),
+        key_usage=summary.get("keyUsage"), key_spec=summary.get("keySpec"),
     )
 
 

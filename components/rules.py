@@ -587,6 +587,16 @@ def plan_key(
     administrators = _principals(out, "administrators", settings.administrators, **principal_args)
     users = _principals(out, "users", settings.users, **principal_args)
 
+    # AWS services that encrypt on a customer's behalf (S3, EBS, RDS, Secrets Manager, Logs,
+    # ...) work only with symmetric encryption keys.
+    symmetric = spec == specs.SYMMETRIC_DEFAULT and usage == specs.ENCRYPT_DECRYPT
+    if not symmetric and settings.services:
+        out.add("services", [access.service for access in settings.services],
+                "none: AWS services use only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys")
+    if not symmetric and settings.service_principals:
+        out.add("servicePrincipals", [access.service for access in settings.service_principals],
+                "none: AWS services use only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys")
+
     use_actions = specs.use_actions(key_spec=spec, key_usage=usage) if not out.issues else ()
     allowed_service_actions = set(use_actions) | set(specs.GRANT_ACTIONS)
     services = []

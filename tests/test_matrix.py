@@ -103,8 +103,10 @@ def outcomes(matrix: AccessMatrix, principal: str) -> dict[str, str]:
 
 
 def test_matrix_rows_are_named_principals_then_synthetic_ones() -> None:
-    """Rows: the root, named ARNs, services, any other role, and a role of another account."""
-    assert matrix_of(KNOWN).principals == (ROOT, ADMIN, APP, PARTNER, LOGS, ANY_ROLE, STRANGER)
+    """Rows: the root, named ARNs, services, any other role, another account's role, anyone."""
+    assert matrix_of(KNOWN).principals == (
+        ROOT, ADMIN, APP, PARTNER, LOGS, ANY_ROLE, STRANGER, "*"
+    )
 
 
 def test_matrix_other_account_row_avoids_accounts_in_the_policy() -> None:
@@ -116,12 +118,20 @@ def test_matrix_other_account_row_avoids_accounts_in_the_policy() -> None:
     assert strangers[0].split(":")[4] not in (ACCOUNT, "444455556666")
 
 
-def test_matrix_anonymous_row_only_when_a_statement_names_star() -> None:
-    """A row "*" appears for a policy with a `*` principal, and not otherwise."""
-    anyone = statement("Anyone", "*", "kms:Decrypt",
-                       {"StringEquals": {"kms:CallerAccount": ACCOUNT, "kms:ViaService": S3}})
-    assert "*" not in matrix_of(KNOWN).principals
-    assert "*" in matrix_of(policy(ROOT_STATEMENT, anyone)).principals
+def test_matrix_anonymous_row_is_always_last_and_denied_unless_a_statement_allows() -> None:
+    """Row "*" is in every matrix, so matrices compare row by row; it is denied here."""
+    anyone = statement("Anyone", "*", "kms:Decrypt")
+    assert matrix_of(KNOWN).principals[-1] == "*"
+    assert matrix_of(KNOWN).cell("*", "decrypt").outcome == DENIED
+    assert matrix_of(policy(ROOT_STATEMENT, anyone)).cell("*", "decrypt").outcome == ALLOWED
+
+
+def test_matrix_asymmetric_key_has_no_data_key_column() -> None:
+    """An RSA encryption key cannot generate data keys, so that column is left out."""
+    matrix = access_matrix(KNOWN, key_account=ACCOUNT, region="us-west-2",
+                           key_usage="ENCRYPT_DECRYPT", key_spec="RSA_3072")
+    assert "generate data key" not in matrix.capabilities
+    assert "generate data key" in matrix.omitted
 
 
 def test_matrix_bare_account_id_principal_becomes_its_root_row() -> None:
@@ -335,7 +345,7 @@ def test_matrix_to_json_lists_rows_in_order_with_every_cell() -> None:
 # Text ---------------------------------------------------------------------------------------
 
 EXPECTED_TEXT = [
-    "access matrix: 7 principals x 7 capabilities (key account 111122223333, us-west-2)",
+    "access matrix: 8 principals x 7 capabilities (key account 111122223333, us-west-2)",
     "    admin   encrypt decrypt gen-dk  re-enc  grant   delete",
     "  arn:aws:iam::111122223333:root  (account root)",
     "    A       A       A       A       A       A       A",
@@ -351,6 +361,8 @@ EXPECTED_TEXT = [
     "  (synthetic: any other principal of the account)",
     "    I       I       I       I       I       I       I",
     "  arn:aws:iam::444455556666:role/any-role  (synthetic: a principal of another account)",
+    "    -       -       -       -       -       -       -",
+    "  *  (any principal, e.g. an anonymous caller)",
     "    -       -       -       -       -       -       -",
     "legend: A allowed by the key policy alone; I allowed if the principal's IAM policies"
     " also allow;",

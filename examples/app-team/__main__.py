@@ -33,6 +33,7 @@ orders_key = CustomerManagedKey(
         users=[role.arn],
         services=[{"service": "sqs", "principals": ["arn:aws:iam::111122223333:role/orders-api"]}],
         aliases=["alias/dev/orders-worker"],
+        tags={"owner": "orders-team"},
     ),
 )
 
