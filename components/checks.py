@@ -178,6 +178,7 @@ def check_lockout(
     policy: Mapping[str, Any], *, account_id: str, partition: str = "aws"
 ) -> list[Finding]:
     """C1: some lasting principal of the account must be able to change the policy later."""
+    unreadable: PolicyEvaluationError | None = None
     for arn in _lasting_principals(policy, account_id, partition):
         if arn.split(":")[4] != account_id:
             continue
@@ -185,10 +186,19 @@ def check_lockout(
             result = evaluate(
                 policy, Request(Principal.parse(arn), "kms:PutKeyPolicy"), key_account=account_id
             )
-        except PolicyEvaluationError:
+        except PolicyEvaluationError as error:
+            unreadable = error
             continue
         if result.decision.possible:
             return []
+    if unreadable is not None:
+        # Not a proven lockout: the policy has something the evaluator cannot read.
+        return [
+            Finding(
+                "error", "policy-unreadable", None,
+                f"the policy cannot be evaluated, so no lockout check could run: {unreadable}",
+            )
+        ]
     root = account_root_arn(account_id, partition)
     return [
         Finding(
@@ -199,6 +209,20 @@ def check_lockout(
             "kms:PutKeyPolicy",
         )
     ]
+
+
+def check_unique_sids(policy: Mapping[str, Any]) -> list[Finding]:
+    """Two statements with one Sid make reviews and policy tests ambiguous."""
+    seen: set[str] = set()
+    findings = []
+    for statement in _statements(policy):
+        sid = statement.get("Sid")
+        if isinstance(sid, str) and sid in seen:
+            findings.append(Finding("error", "duplicate-sid", sid,
+                                    f"Sid {sid!r} is used by another statement of the policy"))
+        if isinstance(sid, str):
+            seen.add(sid)
+    return findings
 
 
 def check_size_and_characters(policy: Mapping[str, Any]) -> list[Finding]:
@@ -213,7 +237,7 @@ def check_size_and_characters(policy: Mapping[str, Any]) -> list[Finding]:
                 f"policy is {size} bytes; KMS allows at most {specs.POLICY_MAX_BYTES}",
             )
         )
-    if not _POLICY_TEXT_PATTERN.match(text):
+    if not _POLICY_TEXT_PATTERN.fullmatch(text):
         bad = sorted({char for char in text if not _POLICY_TEXT_PATTERN.match(char)})
         findings.append(
             Finding(
@@ -265,6 +289,7 @@ def analyse_policy(
     allowed = [account_id, *sorted(external_accounts)]
     return [
         *check_no_session_principals(policy),
+        *check_unique_sids(policy),
         *check_wildcard_principals(policy, allowed_accounts=allowed),
         *check_lockout(policy, account_id=account_id, partition=partition),
         *check_size_and_characters(policy),

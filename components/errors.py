@@ -23,16 +23,28 @@ class ConfigIssue:
 class KmsConfigError(ValueError):
     """Raised before any resource is registered when the stack's configuration is wrong."""
 
-    def __init__(self, issues: Sequence[ConfigIssue], *, stack: str, namespace: str) -> None:
+    def __init__(
+        self,
+        issues: Sequence[ConfigIssue],
+        *,
+        stack: str,
+        namespace: str,
+        before_registration: bool = True,
+    ) -> None:
         self.issues = tuple(issues)
         self.stack = stack
         self.namespace = namespace
+        self.before_registration = before_registration
         super().__init__(self.render())
 
     def render(self) -> str:
         count = len(self.issues)
         noun = "error" if count == 1 else "errors"
-        lines = [f"stack {self.stack!r}: {count} configuration {noun}, nothing was registered"]
+        when = (
+            "nothing was registered" if self.before_registration
+            else "found when an Output became known; the deployment stops here"
+        )
+        lines = [f"stack {self.stack!r}: {count} configuration {noun}, {when}"]
         lines += [f"  - {issue.render(self.namespace)}" for issue in self.issues]
         return "\n".join(lines)
 

@@ -141,13 +141,13 @@ def _names(value: Any, where: str) -> tuple[str, ...]:
 def _accounts(value: Any, where: str) -> tuple[str, ...]:
     names = _names(value, where)
     for account in names:
-        if not ACCOUNT_PATTERN.match(account):
+        if not ACCOUNT_PATTERN.fullmatch(account):
             raise GuardrailConfigError(f"{where}: got {account!r}; allowed: 12-digit account ids")
     return names
 
 
 def _account(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not ACCOUNT_PATTERN.match(value):
+    if not isinstance(value, str) or not ACCOUNT_PATTERN.fullmatch(value):
         raise GuardrailConfigError(f"{where}: got {value!r}; allowed: a 12-digit account id")
     return value
 
@@ -208,14 +208,14 @@ _SETTINGS: Final[dict[str, _Setting]] = {
     ),
     "accountId": _Setting(
         "account_id",
-        {"type": "string", "pattern": r"^\d{12}$",
+        {"type": "string", "pattern": r"^[0-9]{12}$",
          "description": "The keys' AWS account. Default: from the resource's ARN, else the "
                         "one account-root principal of the key policy."},
         _account,
     ),
     "trustedAccounts": _Setting(
         "trusted_accounts",
-        {"type": "array", "items": {"type": "string", "pattern": r"^\d{12}$"}, "default": [],
+        {"type": "array", "items": {"type": "string", "pattern": r"^[0-9]{12}$"}, "default": [],
          "description": "Further accounts a wildcard principal may be limited to."},
         _accounts,
     ),
@@ -506,10 +506,10 @@ def _policy_document(resource: Resource) -> Mapping[str, Any] | None:
 
 
 _ARN_ACCOUNT = re.compile(
-    r"^arn:(?P<partition>aws[a-z-]*):[a-z0-9-]+:[a-z0-9-]*:(?P<account>\d{12}):"
+    r"^arn:(?P<partition>aws[a-z-]*):[a-z0-9-]+:[a-z0-9-]*:(?P<account>[0-9]{12}):"
 )
 _ROOT = re.compile(
-    r"^(?:arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):root|(?P<id>\d{12}))$"
+    r"^(?:arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):root|(?P<id>[0-9]{12}))$"
 )
 
 
@@ -520,7 +520,7 @@ def _roots(policy: Mapping[str, Any]) -> dict[str, str]:
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         for principal in checks._aws_principals(statement):
-            match = _ROOT.match(principal)
+            match = _ROOT.fullmatch(principal)
             if match:
                 account = match["account"] or match["id"]
                 found.setdefault(account, match["partition"] or "aws")
@@ -611,7 +611,7 @@ def check_full_access_only_root(
         elif isinstance(principal, Mapping):
             for kind, values in principal.items():
                 for value in checks._as_list(values):
-                    match = _ROOT.match(str(value)) if kind == "AWS" else None
+                    match = _ROOT.fullmatch(str(value)) if kind == "AWS" else None
                     account = (match["account"] or match["id"]) if match else None
                     if account is None or (account_id and account != account_id):
                         offenders.append(str(value))

@@ -4,7 +4,7 @@ Children and their names are public API: renaming one replaces the resource. For
 named `orders` they are
 
     orders-key                      aws:kms/key:Key (aws:kms/externalKey:ExternalKey if imported)
-    orders-alias-<alias path>       aws:kms/alias:Alias, one per alias
+    orders-alias-<alias path>       aws:kms/alias:Alias, one per alias (`/` written as `.`)
     orders-provider-<region>        pulumi:providers:aws, one per replica region
     orders-replica-<region>         aws:kms/replicaKey:ReplicaKey
     orders-alias-<alias>-<region>   aws:kms/alias:Alias in each replica region
@@ -20,18 +20,21 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pydantic
 
-from .errors import KmsConfigError
+from . import specs
+from .errors import ConfigIssue, KmsConfigError
 from .loader import check_plan, check_policy_document
 from .model import KeySettings
 from .policy import build_policy, render_policy
-from .rules import KeyPlan, StackContext, plan_key
+from .rules import ENVIRONMENT_PATTERN, KeyPlan, StackContext, _issues_from_validation, plan_key
 
 COMPONENT_TYPE = "kms-keys:index:CustomerManagedKey"
 
 
 def _alias_slug(alias: str) -> str:
-    return re.sub(r"[^a-zA-Z0-9_-]+", "-", alias.removeprefix("alias/")).strip("-")
+    """The alias path in a resource name; `/` becomes `.`, so two aliases never share one."""
+    return alias.removeprefix("alias/").replace("/", ".")
 
 
 def _caller_account_id() -> str:
@@ -71,7 +74,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
     def __init__(
         self,
         name: str,
-        args: KeySettings | None = None,
+        args: KeySettings | Mapping[str, Any] | None = None,
         *,
         plan: KeyPlan | None = None,
         account_id: str | None = None,
@@ -88,7 +91,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
         """
         if plan is None:
             plan = _plan_from_args(
-                name, args or KeySettings(), account_id=account_id, region=region,
+                name, _settings(name, args), account_id=account_id, region=region,
                 environment=environment, protect=protect,
             )
         self.plan = plan
@@ -146,9 +149,11 @@ class CustomerManagedKey(pulumi.ComponentResource):
                 f"{name}-grant-{grant.name}",
                 name=grant.name,
                 key_id=key.id,
-                grantee_principal=grant.grantee,
+                grantee_principal=_checked_principal(plan, grant.grantee, f"{grant.name}.grantee"),
                 operations=list(grant.operations),
-                retiring_principal=grant.retiring_principal,
+                retiring_principal=_checked_principal(
+                    plan, grant.retiring_principal, f"{grant.name}.retiringPrincipal"
+                ),
                 constraints=constraints,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -244,6 +249,27 @@ class CustomerManagedKey(pulumi.ComponentResource):
         return replica.arn
 
 
+def _settings(name: str, args: KeySettings | Mapping[str, Any] | None) -> KeySettings:
+    """Accept KeySettings or a plain mapping; a bad mapping gets the stack-file error format."""
+    if args is None:
+        return KeySettings()
+    if isinstance(args, KeySettings):
+        return args
+    path = f"CustomerManagedKey({name!r})"
+    if not isinstance(args, Mapping):
+        raise KmsConfigError(
+            [ConfigIssue(path, type(args).__name__, "KeySettings(...) or a mapping of settings")],
+            stack=pulumi.get_stack(), namespace="",
+        )
+    try:
+        return KeySettings.model_validate(dict(args))
+    except pydantic.ValidationError as error:
+        raise KmsConfigError(
+            _issues_from_validation(error, KeySettings, path), stack=pulumi.get_stack(),
+            namespace="",
+        ) from None
+
+
 def _plan_from_args(
     name: str,
     args: KeySettings,
@@ -255,6 +281,23 @@ def _plan_from_args(
 ) -> KeyPlan:
     """Apply the same rules a stack file gets to arguments given in code."""
     stack = pulumi.get_stack()
+    path = f"CustomerManagedKey({name!r})"
+    issues = []
+    if account_id is not None and not (
+        isinstance(account_id, str) and re.fullmatch(r"[0-9]{12}", account_id)
+    ):
+        issues.append(ConfigIssue(f"{path}.account_id", account_id, "a 12-digit account id"))
+    if region is not None and region not in specs.AWS_REGIONS:
+        issues.append(ConfigIssue(f"{path}.region", region, "an AWS region like us-west-2"))
+    if environment is not None and not (
+        isinstance(environment, str) and ENVIRONMENT_PATTERN.fullmatch(environment)
+    ):
+        issues.append(ConfigIssue(f"{path}.environment", environment,
+                                  "lower-case letters, digits and '-', up to 32 long"))
+    if protect is not None and not isinstance(protect, bool):
+        issues.append(ConfigIssue(f"{path}.protect", protect, "true or false"))
+    if issues:
+        raise KmsConfigError(issues, stack=stack, namespace="")
     context = StackContext(
         project=pulumi.get_project(),
         stack=stack,
@@ -264,7 +307,6 @@ def _plan_from_args(
         protect_default=(environment or stack) in ("prod", "production"),
         tags={"environment": environment or stack, "project": pulumi.get_project()},
     )
-    path = f"CustomerManagedKey({name!r})"
     plan, issues = plan_key(name, args, context, path=path)
     if plan is not None:
         plan, issues = check_plan(plan, path=path)
@@ -289,7 +331,8 @@ def _policy_output(plan: KeyPlan, region: str) -> pulumi.Output[str]:
         policy = build_policy(checked, region=region)
         issues, _notes = check_policy_document(checked, policy, path=f"key {plan.name!r}")
         if issues:
-            raise KmsConfigError(issues, stack=pulumi.get_stack(), namespace="")
+            raise KmsConfigError(issues, stack=pulumi.get_stack(), namespace="",
+                                 before_registration=False)
         return render_policy(policy)
 
     resolved = pulumi.Output.all(
@@ -297,6 +340,25 @@ def _policy_output(plan: KeyPlan, region: str) -> pulumi.Output[str]:
         users=pulumi.Output.all(*plan.users),
     )
     return resolved.apply(build)
+
+
+def _checked_principal(plan: KeyPlan, value: Any, where: str) -> Any:
+    """A grant's principal given as an Output is checked, like a text one, once it is known."""
+    if value is None or isinstance(value, str):
+        return value
+    from .rules import _Collector, _principals
+
+    def check(resolved: Any) -> str:
+        out = _Collector(f"key {plan.name!r}.grants")
+        found = _principals(out, where, [resolved], account_id=plan.account_id,
+                            external_accounts=plan.allowed_external_accounts,
+                            partition=plan.partition, indexed=False)
+        if out.issues:
+            raise KmsConfigError(out.issues, stack=pulumi.get_stack(), namespace="",
+                                 before_registration=False)
+        return str(found[0])
+
+    return pulumi.Output.from_input(value).apply(check)
 
 
 def _resolve(plan: KeyPlan, resolved: Mapping[str, list[str]]) -> KeyPlan:
@@ -307,12 +369,14 @@ def _resolve(plan: KeyPlan, resolved: Mapping[str, list[str]]) -> KeyPlan:
     principal_args: dict[str, Any] = {
         "account_id": plan.account_id,
         "external_accounts": plan.allowed_external_accounts,
+        "partition": plan.partition,
     }
     administrators = _principals(out, "administrators", resolved["administrators"],
                                  **principal_args)
     users = _principals(out, "users", resolved["users"], **principal_args)
     if out.issues:
-        raise KmsConfigError(out.issues, stack=pulumi.get_stack(), namespace="")
+        raise KmsConfigError(out.issues, stack=pulumi.get_stack(), namespace="",
+                             before_registration=False)
     return replace(plan, administrators=administrators, users=users)
 
 

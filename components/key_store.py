@@ -63,7 +63,7 @@ def aws_managed_key(service: str, *, region: str | None = None) -> AwsManagedKey
 
     Its policy belongs to AWS and cannot be changed; use it only where the default is enough.
     """
-    if not _SERVICE_NAME.match(service):
+    if not _SERVICE_NAME.fullmatch(service):
         raise ValueError(
             f"aws_managed_key: service {service!r} is not allowed; allowed: a service name "
             "such as s3, ebs, rds or secretsmanager (the part after alias/aws/)"

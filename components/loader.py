@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
 
 import pydantic
 
 from . import specs
-from .checks import Finding, analyse_policy
+from .checks import Finding, analyse_policy, check_lockout
 from .errors import MISSING, ConfigIssue, KmsConfigError
 from .model import DEFAULTABLE_FIELDS, CustomKeyStoreSettings, KeySettings, StackSettings
 from .policy import build_policy
@@ -23,7 +23,6 @@ from .rules import (
     ACCOUNT_PATTERN,
     ENVIRONMENT_PATTERN,
     PROD_ENVIRONMENTS,
-    REGION_PATTERN,
     KeyPlan,
     KeyStorePlan,
     StackContext,
@@ -42,6 +41,9 @@ STACK_KEYS: Final = (
     "keys",
 )
 
+
+SECRET_PLACEHOLDER: Final = "[secret]"
+"""What a config source returns for a secret: its value is never read by the loader."""
 
 # Scalars arrive as the text the operator typed; structured values as JSON, as Pulumi stores them.
 _STRUCTURED_KEYS: Final = frozenset(
@@ -66,13 +68,24 @@ def _read_setting(source: ConfigSource, project: str, name: str) -> tuple[bool, 
     return raw is not None, raw
 
 
-def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
-    """Read and check a whole stack's configuration; raise one error listing every issue."""
+def load_stack(
+    source: ConfigSource,
+    *,
+    project: str,
+    stack: str,
+    present_keys: Iterable[str] | None = None,
+) -> StackPlan:
+    """Read and check a whole stack's configuration; raise one error listing every issue.
+
+    *present_keys* lists every config key the stack sets, so that a misspelt stack-level
+    setting (`kms-keys:protectKey`) is refused rather than ignored.
+    """
     issues: list[ConfigIssue] = []
     region = source("aws:region")
-    if not region or not REGION_PATTERN.match(region):
+    if not region or region not in specs.AWS_REGIONS:
         issues.append(
-            ConfigIssue("aws:region", region if region else MISSING, "an AWS region like us-west-2")
+            ConfigIssue("aws:region", region if region else MISSING,
+                        "an AWS region like us-west-2 (pulumi-aws's list)")
         )
 
     raw: dict[str, Any] = {}
@@ -86,7 +99,7 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
         issues += _issues_from_validation(error, StackSettings, "")
         raise _error(issues, project, stack) from None
 
-    if not ACCOUNT_PATTERN.match(settings.account_id):
+    if not ACCOUNT_PATTERN.fullmatch(settings.account_id):
         issues.append(ConfigIssue("accountId", settings.account_id, "a 12-digit AWS account id"))
     present, allowed_accounts = _read_json(source, "aws:allowedAccountIds")
     pinned = isinstance(allowed_accounts, list) and settings.account_id in allowed_accounts
@@ -98,7 +111,7 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
             )
         )
     environment = settings.environment or stack
-    if not ENVIRONMENT_PATTERN.match(environment):
+    if not ENVIRONMENT_PATTERN.fullmatch(environment):
         issues.append(ConfigIssue("environment", environment, "lower-case letters, digits, '-'"))
     if not settings.keys:
         issues.append(ConfigIssue("keys", settings.keys, "at least one key"))
@@ -170,11 +183,71 @@ def load_stack(source: ConfigSource, *, project: str, stack: str) -> StackPlan:
             plans.append(plan)
 
     issues += _check_alias_collisions(plans)
+    secrets = _secret_references(plans, key_stores)
+    issues += _check_secrets(source, project, secrets)
+    if present_keys is not None:
+        issues += _check_unknown_settings(present_keys, project, secrets)
     if issues:
         # A bad default is reported once, not once for every key that inherits it.
         unique = {issue.render(project): issue for issue in issues}
         raise _error(list(unique.values()), project, stack)
     return StackPlan(context=context, keys=tuple(plans), key_stores=tuple(key_stores))
+
+
+def _secret_references(
+    plans: Sequence[KeyPlan], stores: Sequence[KeyStorePlan]
+) -> dict[str, str]:
+    """Config keys named as holding secrets, each with the setting that names it."""
+    found: dict[str, str] = {}
+    for plan in plans:
+        if plan.key_material_config_key:
+            found[plan.key_material_config_key] = f"keys.{plan.name}.keyMaterialConfigKey"
+    for store in stores:
+        for field_name in ("key_store_password_config_key", "xks_access_key_id_config_key",
+                           "xks_secret_access_key_config_key"):
+            name = getattr(store.settings, field_name)
+            if name:
+                found[name] = f"customKeyStores.{store.name}.{_camel(field_name)}"
+    return found
+
+
+def _check_secrets(
+    source: ConfigSource, project: str, secrets: Mapping[str, str]
+) -> list[ConfigIssue]:
+    """Each referenced secret must be set, and set as a secret, before anything is registered."""
+    issues = []
+    for name, path in sorted(secrets.items()):
+        value = source(f"{project}:{name}")
+        if value is None:
+            issues.append(ConfigIssue(
+                path, name,
+                f"the name of a secret config value that is set: "
+                f"pulumi config set --secret {name} <value>",
+            ))
+        elif value != SECRET_PLACEHOLDER:
+            issues.append(ConfigIssue(
+                path, name,
+                f"a value stored as a secret; {project}:{name} is in plain text in the stack "
+                f"file: pulumi config set --secret {name} <value>",
+            ))
+    return issues
+
+
+def _check_unknown_settings(
+    present_keys: Iterable[str], project: str, secrets: Mapping[str, str]
+) -> list[ConfigIssue]:
+    """A stack-level setting nobody reads is a typo, never silently ignored."""
+    known = set(STACK_KEYS) | set(secrets)
+    issues = []
+    for full_key in sorted(present_keys):
+        namespace, _, name = full_key.partition(":")
+        if namespace == project and name not in known:
+            issues.append(ConfigIssue(
+                name, "a value",
+                f"no stack setting of that name; the known ones are {', '.join(STACK_KEYS)}, "
+                "and secrets named by keyMaterialConfigKey or a key store",
+            ))
+    return issues
 
 
 # Which setting a generated statement comes from, so a policy finding points at a config path.
@@ -222,6 +295,12 @@ def check_policy_document(
         if finding.statement in extra_index:
             where = f"{path}.extraStatements[{extra_index[finding.statement]}]"
             value: object = finding.statement
+        elif finding.code == "policy-lockout" and _lockout_from_extra_statements(plan, policy):
+            where, value = f"{path}.extraStatements", [
+                statement.get("Sid") for statement in plan.extra_statements
+            ]
+            finding = replace(finding, message=finding.message.replace(
+                "the account root", "the extra statements deny it; the account root"))
         elif finding.code == "policy-lockout":
             where, value = f"{path}.administrators", list(plan.administrators)
         elif finding.statement in _SETTING_BY_SID:
@@ -231,6 +310,14 @@ def check_policy_document(
             where, value = f"{path}.policy", finding.statement or "the generated key policy"
         issues.append(ConfigIssue(where, value, finding.message))
     return issues, notes
+
+
+def _lockout_from_extra_statements(plan: KeyPlan, policy: Mapping[str, Any]) -> bool:
+    """True when the policy without its extra statements keeps an administrator."""
+    if not plan.extra_statements:
+        return False
+    without = build_policy(replace(plan, extra_statements=()), region=plan.region)
+    return not check_lockout(without, account_id=plan.account_id, partition=plan.partition)
 
 
 def check_plan(plan: KeyPlan, *, path: str) -> tuple[KeyPlan | None, list[ConfigIssue]]:
@@ -252,7 +339,7 @@ def check_plan(plan: KeyPlan, *, path: str) -> tuple[KeyPlan | None, list[Config
 
 
 _CLUSTER_ID = re.compile(r"^cluster-[0-9a-zA-Z]{11,16}$")
-_XKS_PATH = re.compile(r"^(/[a-zA-Z0-9/_-]+/kms/xks/v\d+|/kms/xks/v\d+)$")
+_XKS_PATH = re.compile(r"^(/[a-zA-Z0-9/_-]+/kms/xks/v[0-9]+|/kms/xks/v[0-9]+)$")
 _HSM_FIELDS: Final = ("cloud_hsm_cluster_id", "trust_anchor_certificate",
                       "key_store_password_config_key")
 _XKS_FIELDS: Final = ("xks_proxy_uri_endpoint", "xks_proxy_uri_path", "xks_proxy_connectivity",
@@ -282,14 +369,14 @@ def check_key_store(
             issues.append(ConfigIssue(f"{path}.{_camel(field_name)}", value,
                                       f"nothing: this setting is not for {store.type} stores"))
     cluster = store.cloud_hsm_cluster_id
-    if cluster is not None and not _CLUSTER_ID.match(cluster):
+    if cluster is not None and not _CLUSTER_ID.fullmatch(cluster):
         issues.append(ConfigIssue(f"{path}.cloudHsmClusterId", cluster,
                                   "a CloudHSM cluster id like cluster-1a23b4cdefg"))
     endpoint = store.xks_proxy_uri_endpoint
     if endpoint is not None and not endpoint.startswith("https://"):
         issues.append(ConfigIssue(f"{path}.xksProxyUriEndpoint", endpoint, "an https:// URI"))
     uri_path = store.xks_proxy_uri_path
-    if uri_path is not None and not _XKS_PATH.match(uri_path):
+    if uri_path is not None and not _XKS_PATH.fullmatch(uri_path):
         issues.append(ConfigIssue(f"{path}.xksProxyUriPath", uri_path,
                                   "a path ending in /kms/xks/v1 (optionally after a prefix)"))
     needs_service = store.xks_proxy_connectivity == "VPC_ENDPOINT_SERVICE"

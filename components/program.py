@@ -29,9 +29,19 @@ def read_stack_config() -> StackPlan:
         return config.get(key)
 
     try:
-        return load_stack(source, project=project, stack=pulumi.get_stack())
+        return load_stack(
+            source, project=project, stack=pulumi.get_stack(), present_keys=_config_keys()
+        )
     except KmsConfigError as error:
         raise pulumi.RunError(str(error)) from None
+
+
+def _config_keys() -> set[str] | None:
+    """Every config key of the stack, as the language host handed them to the program."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    return keys or None
 
 
 def with_key_material(plan: KeyPlan) -> KeyPlan:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import pydantic
@@ -27,13 +27,18 @@ from .principals import PrincipalError, normalise_principal, validate_service_pr
 
 KEY_NAME_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 ENVIRONMENT_PATTERN: Final = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-REGION_PATTERN: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$")
+REGION_PATTERN: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$")
 SERVICE_NAME_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-ACCOUNT_PATTERN: Final = re.compile(r"^\d{12}$")
+ACCOUNT_PATTERN: Final = re.compile(r"^[0-9]{12}$")
 ALIAS_REGEX: Final = re.compile(specs.ALIAS_PATTERN)
+GRANT_NAME_PATTERN: Final = re.compile(r"^[a-zA-Z0-9:/_-]{1,256}$")
+CONFIG_KEY_PATTERN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
+RFC3339_PATTERN: Final = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 SID_PATTERN: Final = re.compile(r"^[A-Za-z0-9]{1,128}$")
 CUSTOM_KEY_STORE_PATTERN: Final = re.compile(r"^cks-[a-z0-9]{8,32}$")
-TAG_TEXT_PATTERN: Final = re.compile(r"^[\w\s.:/=+\-@]*$")
+TAG_TEXT_PATTERN: Final = re.compile(r"^[\w .:/=+\-@]*$")
 PROD_ENVIRONMENTS: Final = frozenset({"prod", "production"})
 
 STATEMENT_FIELDS: Final = frozenset(
@@ -275,21 +280,33 @@ def _principals(
     *,
     account_id: str,
     external_accounts: Sequence[str],
+    partition: str = "aws",
+    indexed: bool = True,
 ) -> tuple[Any, ...]:
-    """Normalise known principals; let Outputs through to be checked when they resolve."""
+    """Normalise known principals; let Outputs through to be checked when they resolve.
+
+    With `indexed=False` the path names a single value, not a list (`grants[0].grantee`).
+    """
     result: list[Any] = []
-    for index, value in enumerate(values):
+    for position, value in enumerate(values):
+        index = position if indexed else None
         if _is_output(value):
             result.append(value)
             continue
         try:
-            principal = normalise_principal(value)
+            principal = normalise_principal(value, partition=partition)
         except PrincipalError as problem:
-            out.add(f"{path}[{index}]", value, str(problem))
+            out.add((f"{path}[{index}]" if index is not None else path), value, str(problem))
+            continue
+        if principal.partition not in (None, partition):
+            out.add(
+                (f"{path}[{index}]" if index is not None else path), value,
+                f"an ARN of this stack's partition {partition!r} (region of the key)",
+            )
             continue
         if principal.account != account_id and principal.account not in external_accounts:
             out.add(
-                f"{path}[{index}]",
+                (f"{path}[{index}]" if index is not None else path),
                 value,
                 f"a principal of this environment's account {account_id}; another account "
                 "must first be listed in allowedExternalAccounts",
@@ -316,7 +333,7 @@ def check_alias(alias: str) -> str | None:
         return f"a name outside {specs.ALIAS_RESERVED_PREFIX!r}, which AWS reserves for its keys"
     if len(alias) > specs.ALIAS_MAX_CHARS:
         return f"at most {specs.ALIAS_MAX_CHARS} characters"
-    if not ALIAS_REGEX.match(alias):
+    if not ALIAS_REGEX.fullmatch(alias):
         return (
             f"after {specs.ALIAS_PREFIX!r} only letters, digits, '/', '_' and '-' "
             "(the KMS CreateAlias pattern; no dots, colons or spaces)"
@@ -334,55 +351,115 @@ def check_tags(out: _Collector, path: str, tags: Mapping[str, str]) -> None:
             out.add(where, tag_key, f"a tag key of 1 to {specs.TAG_KEY_MAX_CHARS} characters")
         elif tag_key.lower().startswith("aws:"):
             out.add(where, tag_key, "a tag key not starting with 'aws:' (reserved by AWS)")
-        elif not TAG_TEXT_PATTERN.match(tag_key):
+        elif not TAG_TEXT_PATTERN.fullmatch(tag_key):
             out.add(where, tag_key, "letters, digits, spaces and _ . : / = + - @")
         if len(tag_value) > specs.TAG_VALUE_MAX_CHARS:
             out.add(where, tag_value, f"a tag value of at most {specs.TAG_VALUE_MAX_CHARS} chars")
-        elif not TAG_TEXT_PATTERN.match(tag_value):
+        elif not TAG_TEXT_PATTERN.fullmatch(tag_value):
             out.add(where, tag_value, "letters, digits, spaces and _ . : / = + - @")
 
 
-def _check_statement(out: _Collector, path: str, statement: Mapping[str, Any]) -> None:
-    """An extra statement must be a well-formed key policy statement with its own Sid."""
+_CONDITION_SCALARS: Final = (str, bool, int, float)
+_SOURCE_LIMITING_KEYS: Final = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid"})
+
+
+def _check_statement(
+    out: _Collector,
+    path: str,
+    statement: Mapping[str, Any],
+    *,
+    account_id: str,
+    external_accounts: Sequence[str],
+    partition: str,
+) -> None:
+    """An extra statement must be a well-formed key policy statement with its own Sid, and
+    obey the same principal rules as the generated ones."""
     unknown = sorted(set(statement) - STATEMENT_FIELDS)
     if unknown:
         out.add(f"{path}.{unknown[0]}", statement[unknown[0]], f"one of {sorted(STATEMENT_FIELDS)}")
     sid = statement.get("Sid")
-    if not isinstance(sid, str) or not SID_PATTERN.match(sid):
+    if not isinstance(sid, str) or not SID_PATTERN.fullmatch(sid):
         out.add(f"{path}.Sid", sid if sid is not None else MISSING, "a unique PascalCase Sid")
-    if statement.get("Effect") not in ("Allow", "Deny"):
-        out.add(f"{path}.Effect", statement.get("Effect", MISSING), "'Allow' or 'Deny'")
+    effect = statement.get("Effect")
+    if effect not in ("Allow", "Deny"):
+        out.add(f"{path}.Effect", effect if effect is not None else MISSING, "'Allow' or 'Deny'")
     if ("Action" in statement) == ("NotAction" in statement):
-        out.add(path, statement, "exactly one of Action or NotAction")
-    for action in _as_list(statement.get("Action", statement.get("NotAction", []))):
+        out.add(path, sid or "statement", "exactly one of Action or NotAction")
+    actions = _as_list(statement.get("Action", statement.get("NotAction", [])))
+    if not actions:
+        out.add(f"{path}.Action", [], "at least one KMS action")
+    for action in actions:
         if not isinstance(action, str) or not (action == "*" or action.startswith("kms:")):
             out.add(f"{path}.Action", action, "KMS actions such as 'kms:Decrypt'")
     if ("Principal" in statement) == ("NotPrincipal" in statement):
-        out.add(path, statement, "exactly one of Principal or NotPrincipal")
+        out.add(path, sid or "statement", "exactly one of Principal or NotPrincipal")
     resource = statement.get("Resource", "*")
     if resource != "*":
         out.add(f"{path}.Resource", resource, "'*' (in a key policy it means this key)")
-    principal = statement.get("Principal", statement.get("NotPrincipal"))
-    if isinstance(principal, Mapping):
-        for kind, values in principal.items():
-            if kind not in ("AWS", "Service"):
-                out.add(f"{path}.Principal.{kind}", values, "'AWS' or 'Service' principals")
-                continue
-            for value in _as_list(values):
-                if value == "*":
-                    continue
-                try:
-                    if kind == "AWS":
-                        normalise_principal(value)
-                    else:
-                        validate_service_principal(value)
-                except PrincipalError as problem:
-                    out.add(f"{path}.Principal.{kind}", value, str(problem))
-    elif principal is not None and principal != "*":
-        out.add(f"{path}.Principal", principal, "'*' or a mapping of 'AWS'/'Service' to ARNs")
     condition = statement.get("Condition")
-    if condition is not None and not isinstance(condition, Mapping):
-        out.add(f"{path}.Condition", condition, "a mapping of operators to condition keys")
+    _check_condition(out, f"{path}.Condition", condition)
+    field_name = "Principal" if "Principal" in statement else "NotPrincipal"
+    principal = statement.get(field_name)
+    if isinstance(principal, Mapping):
+        if not principal:
+            out.add(f"{path}.{field_name}", {}, "at least one 'AWS' or 'Service' principal")
+        for kind, values in principal.items():
+            where = f"{path}.{field_name}.{kind}"
+            if kind not in ("AWS", "Service"):
+                out.add(where, values, "'AWS' or 'Service' principals")
+                continue
+            listed = _as_list(values)
+            if not listed:
+                out.add(where, [], "at least one principal")
+            for value in listed:
+                if kind == "Service":
+                    _check_statement_service(out, where, value, effect, condition)
+                elif value != "*":
+                    _principals(out, where, [value], account_id=account_id,
+                                external_accounts=external_accounts, partition=partition)
+    elif principal is not None and principal != "*":
+        out.add(f"{path}.{field_name}", principal,
+                "'*' or a mapping of 'AWS'/'Service' to principals")
+
+
+def _check_statement_service(
+    out: _Collector, where: str, value: Any, effect: Any, condition: Any
+) -> None:
+    """A service principal in an Allow must be tied to this account (the confused deputy)."""
+    if value == "*":
+        out.add(where, value, "a named service principal; 'Service: *' is any service")
+        return
+    try:
+        validate_service_principal(value)
+    except PrincipalError as problem:
+        out.add(where, value, str(problem))
+        return
+    keys = {
+        str(key).lower()
+        for operator in (condition or {}).values() if isinstance(operator, Mapping)
+        for key in operator
+    }
+    if effect == "Allow" and not keys & _SOURCE_LIMITING_KEYS:
+        out.add(where, value, "a service principal limited by an aws:SourceAccount or "
+                              "aws:SourceArn condition, so it acts only for this account")
+
+
+def _check_condition(out: _Collector, where: str, condition: Any) -> None:
+    """Conditions: operator -> key -> a value or a list of values (strings, numbers, bools)."""
+    if condition is None:
+        return
+    if not isinstance(condition, Mapping):
+        out.add(where, condition, "a mapping of operators to condition keys")
+        return
+    for operator, keys in condition.items():
+        if not isinstance(keys, Mapping) or not keys:
+            out.add(f"{where}.{operator}", keys, "a mapping of condition keys to values")
+            continue
+        for key, value in keys.items():
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(item, _CONDITION_SCALARS) for item in values):
+                out.add(f"{where}.{operator}.{key}", value,
+                        "a string, number, boolean, or a non-empty list of them")
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -398,6 +475,7 @@ def _check_grant(
     key_usage: str,
     account_id: str,
     external_accounts: Sequence[str],
+    partition: str = "aws",
 ) -> GrantPlan:
     allowed = specs.grant_operations(key_spec=key_spec, key_usage=key_usage)
     for index, operation in enumerate(grant.operations):
@@ -421,15 +499,18 @@ def _check_grant(
                 unsupported,
                 "only operations that take an encryption context when a constraint is set",
             )
+    if not GRANT_NAME_PATTERN.fullmatch(grant.name):
+        out.add(f"{path}.name", grant.name, "1-256 letters, digits and : / _ -")
     grantee = _principals(
         out, f"{path}.grantee", [grant.grantee], account_id=account_id,
-        external_accounts=external_accounts,
+        external_accounts=external_accounts, partition=partition, indexed=False,
     )
     retiring = None
     if grant.retiring_principal is not None:
         found = _principals(
             out, f"{path}.retiringPrincipal", [grant.retiring_principal],
-            account_id=account_id, external_accounts=external_accounts,
+            account_id=account_id, external_accounts=external_accounts, partition=partition,
+            indexed=False,
         )
         retiring = found[0] if found else None
 
@@ -451,7 +532,7 @@ def plan_key(
 ) -> tuple[KeyPlan | None, list[ConfigIssue]]:
     """Resolve defaults and apply every KMS rule to one key; return the plan or the issues."""
     out = _Collector(path)
-    if not KEY_NAME_PATTERN.match(name):
+    if not KEY_NAME_PATTERN.fullmatch(name):
         out.add("", name, "a key name of lower-case letters, digits, '_' and '-', 1-63 long")
 
     spec, usage = settings.key_spec, settings.key_usage
@@ -477,11 +558,11 @@ def plan_key(
     )
     in_store = store_id is not None or store_name is not None
     if in_store:
-        if isinstance(store_id, str) and not CUSTOM_KEY_STORE_PATTERN.match(store_id):
+        if isinstance(store_id, str) and not CUSTOM_KEY_STORE_PATTERN.fullmatch(store_id):
             out.add("customKeyStoreId", store_id, "an id like cks-1a2b3c4d5e6f7g8h9")
-        if origin not in specs.CUSTOM_KEY_STORE_ORIGINS:
+        if origin not in specs.CUSTOM_KEY_STORE_ORIGINS and not (store_name and not store_type):
             out.add("origin", origin, "AWS_CLOUDHSM or EXTERNAL_KEY_STORE in a custom key store")
-        elif store_type is not None and origin != store_type:
+        elif store_type is not None and origin != store_type:  # unknown stores said above
             out.add("origin", origin, f"{store_type}, the type of key store {store_name!r}")
         if spec != specs.SYMMETRIC_DEFAULT or usage != specs.ENCRYPT_DECRYPT:
             out.add("keySpec", spec, "SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT in a custom key store")
@@ -504,14 +585,27 @@ def plan_key(
             out.add("replicaRegions", settings.replica_regions, "none for imported material")
     else:
         if has_material:
-            out.add("keyMaterialConfigKey", "[secret]", "key material only with origin EXTERNAL")
+            out.add("keyMaterialConfigKey", settings.key_material_config_key or "[secret]",
+                    "key material only with origin EXTERNAL")
         if settings.valid_to:
             out.add("validTo", settings.valid_to, "an expiry only with origin EXTERNAL")
     if settings.valid_to:
-        try:
-            datetime.fromisoformat(settings.valid_to.replace("Z", "+00:00"))
-        except ValueError:
-            out.add("validTo", settings.valid_to, "an RFC 3339 time like 2027-12-31T00:00:00Z")
+        expiry = None
+        if RFC3339_PATTERN.fullmatch(settings.valid_to):
+            try:
+                expiry = datetime.fromisoformat(settings.valid_to.replace("Z", "+00:00"))
+            except ValueError:
+                expiry = None
+        if expiry is None:
+            out.add("validTo", settings.valid_to,
+                    "an RFC 3339 time with its offset, like 2027-12-31T00:00:00Z")
+        elif expiry <= datetime.now(UTC):
+            out.add("validTo", settings.valid_to, "a time in the future (KMS refuses a past one)")
+    if settings.key_material_config_key is not None and not CONFIG_KEY_PATTERN.fullmatch(
+        settings.key_material_config_key
+    ):
+        out.add("keyMaterialConfigKey", settings.key_material_config_key,
+                "the bare name of a secret config value in this project, e.g. dataKeyMaterial")
 
     # Rotation (C3, C4)
     can_rotate = specs.rotation_supported(key_spec=spec, origin=origin)
@@ -551,6 +645,8 @@ def plan_key(
     aliases = settings.aliases
     if aliases is None:
         aliases = [f"alias/{context.environment}/{name}"]
+        if not KEY_NAME_PATTERN.fullmatch(name):
+            aliases = []  # the name itself was reported; its alias would only repeat that
     for index, alias in enumerate(aliases):
         reason = check_alias(alias)
         if reason:
@@ -564,8 +660,8 @@ def plan_key(
         out.add("replicaRegions", replicas, "replicas only with multiRegion: true")
     for index, region in enumerate(replicas):
         where = f"replicaRegions[{index}]"
-        if not REGION_PATTERN.match(region):
-            out.add(where, region, "an AWS region name such as eu-west-1")
+        if region not in specs.AWS_REGIONS:
+            out.add(where, region, "an AWS region name such as eu-west-1 (pulumi-aws's list)")
         elif region == context.region:
             out.add(where, region, f"a region other than the primary's ({context.region})")
         elif partition_for_region(region) != context.partition:
@@ -576,13 +672,14 @@ def plan_key(
     # Principals (C2)
     external = list(settings.allowed_external_accounts)
     for index, account in enumerate(external):
-        if not ACCOUNT_PATTERN.match(account) or account == context.account_id:
+        if not ACCOUNT_PATTERN.fullmatch(account) or account == context.account_id:
             out.add(
                 f"allowedExternalAccounts[{index}]", account,
                 "12-digit ids of accounts other than this environment's",
             )
     principal_args: dict[str, Any] = {
         "account_id": context.account_id, "external_accounts": external,
+        "partition": context.partition,
     }
     administrators = _principals(out, "administrators", settings.administrators, **principal_args)
     users = _principals(out, "users", settings.users, **principal_args)
@@ -602,13 +699,16 @@ def plan_key(
     services = []
     for index, access in enumerate(settings.services):
         where = f"services[{index}]"
-        if not SERVICE_NAME_PATTERN.match(access.service):
+        if not SERVICE_NAME_PATTERN.fullmatch(access.service):
             out.add(f"{where}.service", access.service, "a service name such as s3 or rds")
         actions = tuple(sorted(set(access.actions or use_actions)))
         for action in actions:
             if action not in allowed_service_actions:
                 out.add(f"{where}.actions", action, f"some of {sorted(allowed_service_actions)}")
         principals = None
+        if access.principals is not None and not access.principals:
+            out.add(f"{where}.principals", [],
+                    "at least one principal, or no `principals` for any principal of the account")
         for position, value in enumerate(access.principals or []):
             if _is_output(value):
                 out.add(f"{where}.principals[{position}]", "an Output",
@@ -640,8 +740,11 @@ def plan_key(
             if action not in allowed_service_actions:
                 out.add(f"{where}.actions", action, f"some of {sorted(allowed_service_actions)}")
         source_arn = principal_access.source_arn
-        if source_arn and f":{context.account_id}:" not in source_arn:
-            out.add(f"{where}.sourceArn", source_arn, "a resource of this account")
+        arn_parts = (source_arn or "").split(":")
+        if source_arn and (len(arn_parts) < 6 or arn_parts[0] != "arn"
+                           or arn_parts[4] != context.account_id):
+            out.add(f"{where}.sourceArn", source_arn,
+                    f"the ARN of a resource of this account ({context.account_id})")
         service_principals.append(
             ServicePrincipalPlan(
                 service=principal_access.service,
@@ -655,7 +758,7 @@ def plan_key(
 
     sids: set[str] = set()
     for index, statement in enumerate(settings.extra_statements):
-        _check_statement(out, f"extraStatements[{index}]", statement)
+        _check_statement(out, f"extraStatements[{index}]", statement, **principal_args)
         sid = statement.get("Sid")
         if isinstance(sid, str):
             if sid in sids or sid in RESERVED_SIDS:
@@ -674,6 +777,9 @@ def plan_key(
 
     tags = {**context.tags, **settings.tags}
     check_tags(out, "tags", settings.tags)
+    if len(tags) > specs.TAGS_MAX_PER_KEY and len(settings.tags) <= specs.TAGS_MAX_PER_KEY:
+        out.add("tags", f"{len(tags)} tags with the stack's",
+                f"at most {specs.TAGS_MAX_PER_KEY} tags per key, stack tags included")
 
     if settings.bypass_policy_lockout_safety_check:
         out.notes.append(

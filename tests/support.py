@@ -9,6 +9,7 @@ from typing import Any
 from components.loader import load_stack
 from components.rules import StackPlan
 
+SECRET = "[secret]"  # what a config source hands the loader for a secret value
 ACCOUNT = "111122223333"
 OTHER_ACCOUNT = "444455556666"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/KeyAdmin"
@@ -46,5 +47,9 @@ def one_key(settings: Mapping[str, Any], *, stack: str = "dev", **stack_settings
     """Load a stack holding a single key `data` with the given settings; return its plan."""
     base: dict[str, Any] = {"administrators": [ADMIN], "users": [APP]}
     base.update(settings)
-    plan = load(stack_config({"data": base}, **stack_settings), stack=stack)
+    config = stack_config({"data": base}, **stack_settings)
+    material = base.get("keyMaterialConfigKey")
+    if isinstance(material, str):
+        config[f"kms-keys:{material}"] = SECRET  # set with `pulumi config set --secret`
+    plan = load(config, stack=stack)
     return plan.keys[0]

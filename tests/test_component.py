@@ -33,10 +33,10 @@ def test_component_creates_key_and_alias_parented_to_itself(engine: RecordingMon
     run_program(lambda: CustomerManagedKey("orders", settings()).key_arn)
 
     children = children_of(engine, "orders")
-    assert sorted(children) == ["orders-alias-dev-orders", "orders-key"]
+    assert sorted(children) == ["orders-alias-dev.orders", "orders-key"]
     assert children["orders-key"].type == "aws:kms/key:Key"
-    assert children["orders-alias-dev-orders"].type == "aws:kms/alias:Alias"
-    assert children["orders-alias-dev-orders"].inputs["name"] == "alias/dev/orders"
+    assert children["orders-alias-dev.orders"].type == "aws:kms/alias:Alias"
+    assert children["orders-alias-dev.orders"].inputs["name"] == "alias/dev/orders"
     assert [res.type for res in engine.registered].count(COMPONENT_TYPE) == 1
 
 
@@ -79,7 +79,7 @@ def test_prod_key_and_alias_are_protected(make_engine: EngineFactory) -> None:
     run_program(lambda: CustomerManagedKey("orders", settings()).key_arn)
 
     children = children_of(monitor, "orders")
-    assert sorted(children) == ["orders-alias-prod-orders", "orders-key"]
+    assert sorted(children) == ["orders-alias-prod.orders", "orders-key"]
     assert all(child.protect for child in children.values())
 
 
@@ -180,3 +180,32 @@ def test_explicit_account_and_region_are_used(engine: RecordingMonitor) -> Any:
         assert "arn:aws:iam::999988887777:root" in policy_text
 
     return key.policy.apply(check)
+
+
+def test_aliases_that_differ_only_in_slash_or_dash_get_their_own_children(
+    engine: RecordingMonitor,
+) -> None:
+    """alias/x/a-b and alias/x/a/b must not collide as resource names."""
+    key_settings = settings(aliases=["alias/x/a-b", "alias/x/a/b"])
+    run_program(lambda: CustomerManagedKey("k", key_settings).alias_names)
+    names = sorted(res.name for res in engine.registered if res.type == "aws:kms/alias:Alias")
+    assert names == ["k-alias-x.a-b", "k-alias-x.a.b"]
+
+
+def test_bad_keyword_arguments_are_refused_before_registration(engine: RecordingMonitor) -> None:
+    """account_id, region, environment and protect are checked like stack settings."""
+    with pytest.raises(KmsConfigError) as caught:
+        CustomerManagedKey("k", settings(), account_id="1234", region="mars-1",
+                           environment="Prod!", protect="no")  # type: ignore[arg-type]
+    text = str(caught.value)
+    for fragment in ("account_id: got '1234'", "region: got 'mars-1'",
+                     "environment: got 'Prod!'", "protect: got 'no'"):
+        assert fragment in text
+    assert engine.registered == []
+
+
+def test_settings_given_as_a_mapping_are_checked_with_paths(engine: RecordingMonitor) -> None:
+    """A plain mapping is accepted, and its mistakes are reported like a stack file's."""
+    with pytest.raises(KmsConfigError, match=r"CustomerManagedKey\('k'\)\.rotationPeriodInDays"):
+        CustomerManagedKey("k", {"administrators": [ADMIN], "rotationPeriodInDays": "365"})
+    assert engine.registered == []

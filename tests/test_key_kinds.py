@@ -95,7 +95,7 @@ def test_multi_region_replicas_use_their_own_providers(engine: RecordingMonitor)
     for region in ("eu-west-1", "ap-southeast-2"):
         provider = by_name[f"global-provider-{region}"]
         replica = by_name[f"global-replica-{region}"]
-        alias = by_name[f"global-alias-dev-global-{region}"]
+        alias = by_name[f"global-alias-dev.global-{region}"]
         assert provider.inputs["region"] == region and provider.parent == component.urn
         assert replica.parent == component.urn and replica.provider.startswith(provider.urn)
         assert alias.provider.startswith(provider.urn)
@@ -206,7 +206,7 @@ def test_imported_key_needs_material_and_takes_an_expiry() -> None:
 
 def test_key_material_outside_external_origin_is_refused() -> None:
     """Material only belongs to origin EXTERNAL."""
-    with pytest.raises(KmsConfigError, match=r"keyMaterialConfigKey: got '\[secret\]'"):
+    with pytest.raises(KmsConfigError, match=r"keyMaterialConfigKey: got 'm'; allowed: key mat"):
         one_key({"keyMaterialConfigKey": "m"})
 
 
