@@ -280,7 +280,10 @@ def load_pack_config(path: str | Path) -> GuardrailConfig:
         document = yaml.safe_load(text) or {}
     except (OSError, yaml.YAMLError) as error:
         raise GuardrailConfigError(f"cannot read pack config {str(path)!r}: {error}") from None
-    return parse_pack_config(document)
+    try:
+        return parse_pack_config(document)
+    except GuardrailConfigError as error:
+        raise GuardrailConfigError(f"pack config {str(path)!r}: {error}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -693,8 +696,8 @@ def rule_required_tags(resource: Resource, config: GuardrailConfig) -> list[str]
         )
     known = {key: value for key, value in merged.items()
              if isinstance(key, str) and isinstance(value, str)}
-    out = _Collector("tags")
-    check_tags(out, "", known)
+    out = _Collector("")
+    check_tags(out, "tags", known)
     messages += [issue.render("") for issue in out.issues]
     return messages
 

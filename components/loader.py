@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Final
+from urllib.parse import urlparse
 
 import pydantic
 
@@ -91,6 +92,13 @@ def load_stack(
     raw: dict[str, Any] = {}
     for name in STACK_KEYS:
         present, value = _read_setting(source, project, name)
+        if present and value == SECRET_PLACEHOLDER:
+            issues.append(ConfigIssue(
+                name, value,
+                "a plain value: a secure value inside it makes the whole setting a secret, "
+                "which the loader never reads; keep secrets in their own config values",
+            ))
+            continue
         if present:
             raw[name] = value
     try:
@@ -112,7 +120,20 @@ def load_stack(
         )
     environment = settings.environment or stack
     if not ENVIRONMENT_PATTERN.fullmatch(environment):
-        issues.append(ConfigIssue("environment", environment, "lower-case letters, digits, '-'"))
+        allowed = "lower-case letters, digits and '-', starting with a letter, up to 32 long"
+        if settings.environment is None:
+            allowed += (f" (it defaults to the stack name {stack!r}: set {project}:environment, "
+                        "or rename the stack)")
+        issues.append(ConfigIssue("environment", environment, allowed))
+    for name in ("owner", "environment", "accountId"):
+        raw = source(f"{project}:{name}")
+        if raw is not None and raw[:1] in "[{":
+            issues.append(ConfigIssue(name, raw, "a single string, not a list or mapping"))
+    if settings.owner is not None:
+        owner_check = _Collector("")
+        check_tags(owner_check, "owner", {"owner": settings.owner})
+        issues += [ConfigIssue("owner", settings.owner, issue.allowed)
+                   for issue in owner_check.issues]
     if not settings.keys:
         issues.append(ConfigIssue("keys", settings.keys, "at least one key"))
 
@@ -373,8 +394,11 @@ def check_key_store(
         issues.append(ConfigIssue(f"{path}.cloudHsmClusterId", cluster,
                                   "a CloudHSM cluster id like cluster-1a23b4cdefg"))
     endpoint = store.xks_proxy_uri_endpoint
-    if endpoint is not None and not endpoint.startswith("https://"):
-        issues.append(ConfigIssue(f"{path}.xksProxyUriEndpoint", endpoint, "an https:// URI"))
+    parsed = urlparse(endpoint or "")
+    if endpoint is not None and (parsed.scheme != "https" or not parsed.hostname
+                                 or parsed.path not in ("", "/")):
+        issues.append(ConfigIssue(f"{path}.xksProxyUriEndpoint", endpoint,
+                                  "https://<host>[:port], with the path in xksProxyUriPath"))
     uri_path = store.xks_proxy_uri_path
     if uri_path is not None and not _XKS_PATH.fullmatch(uri_path):
         issues.append(ConfigIssue(f"{path}.xksProxyUriPath", uri_path,

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 from collections.abc import Iterator, Mapping
@@ -81,9 +82,40 @@ def resolve_stack(stack_or_file: str, *, project_dir: Path | None = None) -> Sta
     return StackFiles(project_dir=base, project=project, stack=stack, stack_file=stack_file)
 
 
+class _StackFileLoader(yaml.SafeLoader):
+    """YAML as the Pulumi CLI reads stack files: only true/false are booleans (YAML 1.2, not
+    1.1's yes/no/on/off), dates stay text, and a key given twice is an error."""
+
+
+def _no_duplicate_keys(loader: _StackFileLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is given twice", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_StackFileLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StackFileLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+_StackFileLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys
+)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StackFileLoader) or {}
     except (OSError, yaml.YAMLError) as error:
         raise StackFileError(f"cannot read {path}: {error}") from None
     if not isinstance(document, dict):
@@ -111,8 +143,28 @@ def read_stack_config(files: StackFiles) -> tuple[dict[str, str], list[str]]:
         elif isinstance(value, str):
             config[full_key] = value
         else:
-            config[full_key] = json.dumps(value)
+            masked, nested_secret = _mask_nested_secrets(value)
+            config[full_key] = json.dumps(masked)
+            if nested_secret:
+                secrets.append(full_key)
     return config, secrets
+
+
+def _mask_nested_secrets(value: Any) -> tuple[Any, bool]:
+    """Replace `{secure: ...}` inside structured values, which the CLI would decrypt."""
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER, True
+        found = False
+        result = {}
+        for key, item in value.items():
+            result[key], nested = _mask_nested_secrets(item)
+            found = found or nested
+        return result, found
+    if isinstance(value, list):
+        items = [_mask_nested_secrets(item) for item in value]
+        return [item for item, _ in items], any(nested for _, nested in items)
+    return value, False
 
 
 @dataclass

@@ -124,7 +124,11 @@ def _read_previous(path: Path) -> dict[str, Any]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise StackFileError(f"--against {path}: not a saved preview ({error})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+    keys = document.get("keys") if isinstance(document, dict) else None
+    well_formed = isinstance(keys, list) and all(
+        isinstance(key, dict) and isinstance(key.get("name"), str) for key in keys
+    )
+    if not well_formed:
         raise StackFileError(
             f"--against {path}: not a saved preview; allowed: the output of "
             "`kms-keys preview STACK --json`"

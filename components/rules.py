@@ -243,7 +243,7 @@ def _issues_from_validation(
         elif kind in _TYPE_WORDS:
             allowed = _TYPE_WORDS[kind]
         else:
-            allowed = detail["msg"]
+            allowed = str(detail["msg"]).removeprefix("Value error, ")
         issues.append(ConfigIssue(_join(prefix, loc), value, allowed))
     return issues
 
