@@ -126,9 +126,9 @@ def load_stack(
                         "or rename the stack)")
         issues.append(ConfigIssue("environment", environment, allowed))
     for name in ("owner", "environment", "accountId"):
-        raw = source(f"{project}:{name}")
-        if raw is not None and raw[:1] in "[{":
-            issues.append(ConfigIssue(name, raw, "a single string, not a list or mapping"))
+        scalar = source(f"{project}:{name}")
+        if scalar is not None and scalar[:1] in "[{":
+            issues.append(ConfigIssue(name, scalar, "a single string, not a list or mapping"))
     if settings.owner is not None:
         owner_check = _Collector("")
         check_tags(owner_check, "owner", {"owner": settings.owner})

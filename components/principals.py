@@ -26,7 +26,7 @@ SERVICE_PRINCIPAL_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\
 
 ALLOWED_PRINCIPAL_TEXT: Final = (
     "an IAM role, user or account-root ARN (arn:aws:iam::<12-digit account>:role/<name>, "
-    ":user/<name> or :root) or a 12-digit account id; no wildcards, no STS session ARNs"
+    ":user/<name> or :root) or a 12-digit account id"
 )
 
 
