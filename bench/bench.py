@@ -128,9 +128,10 @@ def main() -> int:
     arguments = parser.parse_args()
 
     print(f"kms-keys benchmark, medians of {arguments.repeat} runs after a warm-up")
-    header = "| N | baseline_s | product_s | product/baseline | product ms/key | core_s |"
+    header = ("| N | bare engine s | product s | product / bare engine | product ms per key "
+              "| pure core s |")
     if arguments.cdk:
-        header += " cdk_synth_s (noval) | product/cdk |"
+        header += " CDK synth s | product / CDK |"
     print(header)
     print("|" + "---:|" * (header.count("|") - 1))
     with tempfile.TemporaryDirectory() as folder:

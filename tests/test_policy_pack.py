@@ -133,3 +133,13 @@ def test_pack_project_file_is_python_with_its_requirements() -> None:
     requirements = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert any(line.startswith("pulumi-policy") for line in requirements)
     assert "-e .." in requirements
+
+
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda path: path.name)
+def test_repository_pack_config_passes_every_stack(stack_file: Path) -> None:
+    """policy/config.json, the config the README's CI example uses, parses and passes."""
+    config = load_pack_config(PROJECT_DIR / "policy" / "config.json")
+    assert config.level("kms-key-required-tags") == "mandatory"
+    run = run_offline(resolve_stack(str(stack_file), project_dir=PROJECT_DIR))
+    violations = evaluate_offline_run(run, config)
+    assert violations == [], "\n".join(render_violations(violations))
