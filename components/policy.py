@@ -104,7 +104,7 @@ def build_policy(
                 )
             )
 
-    for service in plan.services:
+    for service in sorted(plan.services, key=lambda item: item.service):
         via = f"{service.service}.{region}.amazonaws.com"
         principals = _strings(service.principals) if service.principals is not None else None
         statements.append(
@@ -142,7 +142,7 @@ def build_policy(
             }
         )
 
-    for access in plan.service_principals:
+    for access in sorted(plan.service_principals, key=lambda item: item.service):
         condition: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": plan.account_id}}
         if access.source_arn:
             condition["ArnLike"] = {"aws:SourceArn": access.source_arn}
@@ -160,7 +160,10 @@ def build_policy(
             )
         )
 
-    statements += [_normalise_statement(statement) for statement in plan.extra_statements]
+    statements += [
+        _normalise_statement(statement, partition=plan.partition)
+        for statement in plan.extra_statements
+    ]
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 
@@ -206,9 +209,22 @@ def _strings(values: Sequence[Any] | None) -> list[str]:
     return list(values)
 
 
-def _normalise_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
-    """Write an extra statement in the same canonical form as the generated ones."""
+def _normalise_statement(statement: Mapping[str, Any], *, partition: str) -> dict[str, Any]:
+    """Write an extra statement in the same canonical form as the generated ones.
+
+    Lists of actions, principals and condition values are sorted and de-duplicated, and a
+    single value is written as a string, as AWS stores it back. Statement order is the
+    operator's and is kept.
+    """
     result = dict(statement)
+    condition = result.get("Condition")
+    if isinstance(condition, Mapping):
+        result["Condition"] = {
+            operator: {
+                key: _condition_value(value) for key, value in keys.items()
+            } if isinstance(keys, Mapping) else keys
+            for operator, keys in condition.items()
+        }
     for field in ("Action", "NotAction"):
         if field in result and isinstance(result[field], list):
             result[field] = _actions_value(result[field])
@@ -220,13 +236,22 @@ def _normalise_statement(statement: Mapping[str, Any]) -> dict[str, Any]:
                 listed = entries if isinstance(entries, list) else [entries]
                 if kind == "AWS":
                     listed = [
-                        entry if entry == "*" else normalise_principal(entry).arn
+                        entry if entry == "*"
+                        else normalise_principal(entry, partition=partition).arn
                         for entry in listed
                     ]
                 canonical[kind] = _principal_value(listed)
             result[field] = canonical
     result.setdefault("Resource", "*")
     return result
+
+
+def _condition_value(value: Any) -> Any:
+    """A condition's values, sorted and unique; one value as a scalar."""
+    if not isinstance(value, list):
+        return value
+    unique = sorted(set(value), key=lambda item: (str(type(item)), str(item)))
+    return unique[0] if len(unique) == 1 else unique
 
 
 def render_policy(policy: Mapping[str, Any]) -> str:

@@ -329,7 +329,7 @@ def check_alias(alias: str) -> str | None:
     """The reason *alias* breaks the KMS alias rules, or None if it is fine."""
     if not alias.startswith(specs.ALIAS_PREFIX):
         return f"a name starting with {specs.ALIAS_PREFIX!r}, e.g. 'alias/{alias}'"
-    if alias.startswith(specs.ALIAS_RESERVED_PREFIX):
+    if alias.lower().startswith(specs.ALIAS_RESERVED_PREFIX):
         return f"a name outside {specs.ALIAS_RESERVED_PREFIX!r}, which AWS reserves for its keys"
     if len(alias) > specs.ALIAS_MAX_CHARS:
         return f"at most {specs.ALIAS_MAX_CHARS} characters"

@@ -11,7 +11,7 @@ import pytest
 from conftest import EngineFactory, run_program
 from support import ACCOUNT, ADMIN, APP, load, one_key, stack_config
 
-from components import CustomerManagedKey, KeySettings, KmsConfigError
+from components import CustomerManagedKey, KeySettings, KmsConfigError, specs
 from components.checks import check_wildcard_principals
 from components.offline import RecordingMonitor, resolve_stack, run_offline
 from components.policy import build_policy, render_policy
@@ -200,3 +200,95 @@ def test_c10_stack_files_are_read_under_the_real_names() -> None:
     with pytest.raises(pulumi.RunError):
         wrong = PROJECT_DIR / "tests" / "data" / "Pulumi.wrongproject.yaml"
         run_offline(resolve_stack(str(wrong), project_dir=PROJECT_DIR))
+
+
+# --- the whole kind of fault, beyond the cases' own inputs ------------------------------------
+
+NON_SYMMETRIC = [(spec, usage) for spec, usages in specs.USAGES_BY_KEY_SPEC.items()
+                 if spec not in ("SYMMETRIC_DEFAULT", "SM2") for usage in usages]
+
+
+@pytest.mark.parametrize(("key_spec", "key_usage"), NON_SYMMETRIC,
+                         ids=[f"{a}-{b}" for a, b in NON_SYMMETRIC])
+def test_c3_no_asymmetric_or_hmac_key_rotates(key_spec: str, key_usage: str) -> None:
+    """C3, every spec: off by default, refused when asked for."""
+    settings = {"keySpec": key_spec, "keyUsage": key_usage, "users": []}
+    assert one_key(settings).rotation is False
+    with pytest.raises(KmsConfigError, match=r"enableKeyRotation: got True"):
+        one_key({**settings, "enableKeyRotation": True})
+
+
+@pytest.mark.parametrize("alias", ["alias/a b", "alias/a\tb", "alias/a*b", "alias/a+b",
+                                   "alias/a=b", "alias/a@b", "alias/a,b", "alias/é", "alias/a\0b",
+                                   "alias/AWS/app", "ALIAS/app"])
+def test_c5_other_bad_characters_and_reserved_forms(alias: str) -> None:
+    """C5, the whole rule: only letters, digits, / _ - after alias/, and never alias/aws/."""
+    with pytest.raises(KmsConfigError, match=r"aliases\[0\]"):
+        one_key({"aliases": [alias]})
+
+
+def test_c7_extra_statements_are_written_canonically() -> None:
+    """C7: lists in extra statements are sorted, unique, and one value is a string."""
+    first = {"Sid": "Extra", "Effect": "Deny", "Principal": {"AWS": [APP, ACCOUNT, APP]},
+             "Action": ["kms:Encrypt", "kms:Decrypt"],
+             "Condition": {"StringNotEquals": {"kms:ViaService": [
+                 "s3.us-west-2.amazonaws.com", "rds.us-west-2.amazonaws.com"]},
+                 "StringEquals": {"kms:CallerAccount": [ACCOUNT]}}}
+    second = {**first, "Principal": {"AWS": [f"arn:aws:iam::{ACCOUNT}:root", APP]},
+              "Action": ["kms:Decrypt", "kms:Encrypt", "kms:Decrypt"],
+              "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT},
+                            "StringNotEquals": {"kms:ViaService": [
+                                "rds.us-west-2.amazonaws.com", "s3.us-west-2.amazonaws.com"]}}}
+    texts = [render_policy(build_policy(one_key({"extraStatements": [item]})))
+             for item in (first, second)]
+    assert texts[0] == texts[1]
+    extra = json.loads(texts[0])["Statement"][-1]
+    assert extra["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT
+    assert extra["Action"] == ["kms:Decrypt", "kms:Encrypt"]
+
+
+def test_c7_service_order_in_the_stack_file_does_not_matter() -> None:
+    """C7: listing services in another order gives the same bytes."""
+    one = [{"service": "s3"}, {"service": "rds"}]
+    texts = {render_policy(build_policy(one_key({"services": order})))
+             for order in (one, list(reversed(one)))}
+    assert len(texts) == 1
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [{"AWS": ["*"]}, {"AWS": ["*", APP]}],
+    ids=["list-star", "star-and-role"],
+)
+def test_c8_every_wildcard_form_needs_account_conditions(principal: dict[str, Any]) -> None:
+    """C8: `{"AWS": ["*"]}` and friends are wildcards too."""
+    statement = {"Sid": "Anyone", "Effect": "Allow", "Principal": principal,
+                 "Action": "kms:Decrypt", "Resource": "*"}
+    with pytest.raises(KmsConfigError, match="wildcard principal"):
+        one_key({"extraStatements": [statement]})
+
+
+def test_c8_not_principal_allow_is_a_wildcard() -> None:
+    """C8: Allow with NotPrincipal grants everyone else, so it is refused without conditions."""
+    statement = {"Sid": "AllButApp", "Effect": "Allow", "NotPrincipal": {"AWS": APP},
+                 "Action": "kms:Decrypt", "Resource": "*"}
+    with pytest.raises(KmsConfigError, match="wildcard principal"):
+        one_key({"extraStatements": [statement]})
+
+
+def test_c1_bypass_is_logged_as_a_warning(engine: RecordingMonitor) -> None:
+    """C1: turning the bypass on is loud: the engine receives a warning, not an info line."""
+    plan = one_key({"bypassPolicyLockoutSafetyCheck": True})
+    messages: list[tuple[str, str]] = []
+    original = pulumi.log.warn
+
+    def record(message: str, *args: Any, **kwargs: Any) -> None:
+        messages.append(("warn", message))
+        original(message, *args, **kwargs)
+
+    pulumi.log.warn = record  # type: ignore[assignment]
+    try:
+        run_program(lambda: CustomerManagedKey("risky", plan=plan).key_arn)
+    finally:
+        pulumi.log.warn = original  # type: ignore[assignment]
+    assert any("bypassPolicyLockoutSafetyCheck is ON" in text for _, text in messages)

@@ -422,6 +422,6 @@ def test_render_prod_data_key_shows_orders_service_via_s3_or_dynamodb() -> None:
     )
     assert lines[orders + 1].split() == ["I", "C1", "C1", "C1", "C1", "I", "-"]
     assert (
-        "  C1  kms:ViaService=s3.us-west-2.amazonaws.com or "
-        "kms:ViaService=dynamodb.us-west-2.amazonaws.com"
+        "  C1  kms:ViaService=dynamodb.us-west-2.amazonaws.com or "
+        "kms:ViaService=s3.us-west-2.amazonaws.com"
     ) in lines
