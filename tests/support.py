@@ -53,3 +53,20 @@ def one_key(settings: Mapping[str, Any], *, stack: str = "dev", **stack_settings
         config[f"kms-keys:{material}"] = SECRET  # set with `pulumi config set --secret`
     plan = load(config, stack=stack)
     return plan.keys[0]
+
+
+def statement(
+    sid: str,
+    principal: Any,
+    actions: str | list[str],
+    condition: dict[str, Any] | None = None,
+    *,
+    effect: str = "Allow",
+) -> dict[str, Any]:
+    """One key policy statement on this key."""
+    result: dict[str, Any] = {
+        "Sid": sid, "Effect": effect, "Principal": principal, "Action": actions, "Resource": "*",
+    }
+    if condition is not None:
+        result["Condition"] = condition
+    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support import statement
 
 from components.checks import (
     Finding,
@@ -24,23 +25,6 @@ ADMIN = f"arn:aws:iam::{ACCOUNT}:role/KeyAdmin"
 APP = f"arn:aws:iam::{ACCOUNT}:role/app"
 SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/deployer/ci-session"
 S3 = "s3.us-west-2.amazonaws.com"
-
-
-def statement(
-    sid: str,
-    principal: Any,
-    actions: str | list[str],
-    condition: dict[str, Any] | None = None,
-    *,
-    effect: str = "Allow",
-) -> dict[str, Any]:
-    """One key policy statement on this key."""
-    result: dict[str, Any] = {
-        "Sid": sid, "Effect": effect, "Principal": principal, "Action": actions, "Resource": "*",
-    }
-    if condition is not None:
-        result["Condition"] = condition
-    return result
 
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import statement
 
 from components import specs
 from components.evaluator import PolicyEvaluationError
@@ -36,23 +37,6 @@ LOGS = "logs.us-west-2.amazonaws.com"
 S3 = "s3.us-west-2.amazonaws.com"
 LOG_GROUPS = f"arn:aws:logs:us-west-2:{ACCOUNT}:log-group:*"
 PROJECT_DIR = Path(__file__).parents[1]
-
-
-def statement(
-    sid: str,
-    principal: Any,
-    actions: str | list[str],
-    condition: dict[str, Any] | None = None,
-    *,
-    effect: str = "Allow",
-) -> dict[str, Any]:
-    """One key policy statement on this key."""
-    result: dict[str, Any] = {
-        "Sid": sid, "Effect": effect, "Principal": principal, "Action": actions, "Resource": "*",
-    }
-    if condition is not None:
-        result["Condition"] = condition
-    return result
 
 
 ROOT_STATEMENT = statement("EnableIamPermissions", {"AWS": ROOT}, "kms:*")
