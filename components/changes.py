@@ -15,12 +15,36 @@ from typing import Any, Final, Literal
 # deletion), as the pulumi-aws resources mark them.
 REPLACING_SETTINGS: Final = (
     "type",
+    "account",
+    "region",
     "keySpec",
     "keyUsage",
     "origin",
     "multiRegion",
     "customKeyStoreId",
+    "xksKeyId",
 )
+# What every key of a saved preview must carry to be compared, with its JSON type.
+REQUIRED_FIELDS: Final = {
+    "name": str, "type": str, "keySpec": str, "keyUsage": str, "origin": str,
+    "protected": bool, "multiRegion": bool, "aliases": list, "rotation": dict,
+}
+
+
+def malformed_keys(document: Mapping[str, Any]) -> list[str]:
+    """What makes a saved preview unusable for a comparison; empty when it is fine."""
+    keys = document.get("keys")
+    if not isinstance(keys, list):
+        return ["'keys' is not a list"]
+    problems = []
+    for index, key in enumerate(keys):
+        if not isinstance(key, dict):
+            problems.append(f"keys[{index}] is not a mapping")
+            continue
+        for field, kind in REQUIRED_FIELDS.items():
+            if not isinstance(key.get(field), kind):
+                problems.append(f"keys[{index}].{field} is not a {kind.__name__}")
+    return problems
 
 ChangeKind = Literal["replace", "delete", "create", "update"]
 

@@ -121,8 +121,7 @@ def _names_allowed_account(key: str, text: str, allowed_accounts: Sequence[str])
         return len(parts) == 6 and parts[0] == "arn" and parts[4] in allowed_accounts
     if "*" in text or "?" in text:
         return False
-    if lowered == "aws:principalorgid":
-        return bool(text)
+    # An organisation id limits only when the stack named it (allowedOrganizationIds).
     return text in allowed_accounts
 
 
@@ -284,9 +283,10 @@ def analyse_policy(
     account_id: str,
     partition: str = "aws",
     external_accounts: Iterable[str] = (),
+    organizations: Iterable[str] = (),
 ) -> list[Finding]:
     """Every static check, in a fixed order."""
-    allowed = [account_id, *sorted(external_accounts)]
+    allowed = [account_id, *sorted(external_accounts), *sorted(organizations)]
     return [
         *check_no_session_principals(policy),
         *check_unique_sids(policy),

@@ -22,19 +22,21 @@ import pulumi
 import pulumi_aws as aws
 import pydantic
 
-from . import specs
+from . import naming, specs
 from .errors import ConfigIssue, KmsConfigError
 from .loader import check_plan, check_policy_document
 from .model import KeySettings
 from .policy import build_policy, render_policy
-from .rules import ENVIRONMENT_PATTERN, KeyPlan, StackContext, _issues_from_validation, plan_key
+from .rules import (
+    ENVIRONMENT_PATTERN,
+    PROD_ENVIRONMENTS,
+    KeyPlan,
+    StackContext,
+    _issues_from_validation,
+    plan_key,
+)
 
 COMPONENT_TYPE = "kms-keys:index:CustomerManagedKey"
-
-
-def _alias_slug(alias: str) -> str:
-    """The alias path in a resource name; `/` becomes `.`, so two aliases never share one."""
-    return alias.removeprefix("alias/").replace("/", ".")
 
 
 def _caller_account_id() -> str:
@@ -122,7 +124,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
 
         alias_names = [
             aws.kms.Alias(
-                f"{name}-alias-{_alias_slug(alias)}",
+                naming.alias_resource(name, alias),
                 name=alias,
                 target_key_id=key.id,
                 opts=child,
@@ -146,7 +148,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
                     )
                 ]
             aws.kms.Grant(
-                f"{name}-grant-{grant.name}",
+                naming.grant_resource(name, grant.name),
                 name=grant.name,
                 key_id=key.id,
                 grantee_principal=_checked_principal(plan, grant.grantee, f"{grant.name}.grantee"),
@@ -193,7 +195,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
             common["bypass_policy_lockout_safety_check"] = True
         if plan.origin == "EXTERNAL":
             return aws.kms.ExternalKey(
-                f"{name}-key",
+                naming.key_resource(name),
                 key_material_base64=plan.key_material,
                 valid_to=plan.valid_to,
                 key_spec=plan.key_spec,
@@ -208,7 +210,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
             if plan.rotation:
                 rotation["rotation_period_in_days"] = plan.rotation_period_in_days
         return aws.kms.Key(
-            f"{name}-key",
+            naming.key_resource(name),
             customer_master_key_spec=plan.key_spec,
             key_usage=plan.key_usage,
             is_enabled=plan.enabled,
@@ -223,14 +225,14 @@ class CustomerManagedKey(pulumi.ComponentResource):
         self, name: str, plan: KeyPlan, primary: aws.kms.Key | aws.kms.ExternalKey, region: str
     ) -> pulumi.Output[str]:
         provider = aws.Provider(
-            f"{name}-provider-{region}",
+            naming.provider_resource(name, region),
             region=region,
             allowed_account_ids=[plan.account_id],
             opts=pulumi.ResourceOptions(parent=self),
         )
         in_region = pulumi.ResourceOptions(parent=self, provider=provider, protect=plan.protect)
         replica = aws.kms.ReplicaKey(
-            f"{name}-replica-{region}",
+            naming.replica_resource(name, region),
             primary_key_arn=primary.arn,
             description=plan.description,
             deletion_window_in_days=plan.deletion_window_in_days,
@@ -241,7 +243,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
         )
         for alias in plan.aliases:
             aws.kms.Alias(
-                f"{name}-alias-{_alias_slug(alias)}-{region}",
+                naming.alias_resource(name, alias, region),
                 name=alias,
                 target_key_id=replica.key_id,
                 opts=in_region,
@@ -304,7 +306,10 @@ def _plan_from_args(
         environment=environment or stack,
         account_id=account_id or _caller_account_id(),
         region=region or _current_region(),
-        protect_default=(environment or stack) in ("prod", "production"),
+        # The deletion guard follows protection, so protection is decided first.
+        protect_default=(
+            protect if protect is not None else (environment or stack) in PROD_ENVIRONMENTS
+        ),
         tags={"environment": environment or stack, "project": pulumi.get_project()},
     )
     plan, issues = plan_key(name, args, context, path=path)
@@ -312,8 +317,6 @@ def _plan_from_args(
         plan, issues = check_plan(plan, path=path)
     if plan is None:
         raise KmsConfigError(issues, stack=stack, namespace="")
-    if protect is not None:
-        plan = replace(plan, protect=protect)
     return plan
 
 
@@ -342,6 +345,11 @@ def _policy_output(plan: KeyPlan, region: str) -> pulumi.Output[str]:
     return resolved.apply(build)
 
 
+def _masked(issues: Sequence[ConfigIssue]) -> list[ConfigIssue]:
+    """Values that came from Outputs may be secrets: name the setting, never print the value."""
+    return [ConfigIssue(issue.path, "[value of an Output]", issue.allowed) for issue in issues]
+
+
 def _checked_principal(plan: KeyPlan, value: Any, where: str) -> Any:
     """A grant's principal given as an Output is checked, like a text one, once it is known."""
     if value is None or isinstance(value, str):
@@ -354,7 +362,7 @@ def _checked_principal(plan: KeyPlan, value: Any, where: str) -> Any:
                             external_accounts=plan.allowed_external_accounts,
                             partition=plan.partition, indexed=False)
         if out.issues:
-            raise KmsConfigError(out.issues, stack=pulumi.get_stack(), namespace="",
+            raise KmsConfigError(_masked(out.issues), stack=pulumi.get_stack(), namespace="",
                                  before_registration=False)
         return str(found[0])
 
@@ -375,7 +383,7 @@ def _resolve(plan: KeyPlan, resolved: Mapping[str, list[str]]) -> KeyPlan:
                                  **principal_args)
     users = _principals(out, "users", resolved["users"], **principal_args)
     if out.issues:
-        raise KmsConfigError(out.issues, stack=pulumi.get_stack(), namespace="",
+        raise KmsConfigError(_masked(out.issues), stack=pulumi.get_stack(), namespace="",
                              before_registration=False)
     return replace(plan, administrators=administrators, users=users)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from . import naming
 from .rules import KeyStorePlan
 
 _SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -20,7 +21,7 @@ def create_key_store(plan: KeyStorePlan) -> aws.kms.CustomKeyStore:
     options = pulumi.ResourceOptions(protect=plan.protect)
     if plan.type == "AWS_CLOUDHSM":
         return aws.kms.CustomKeyStore(
-            f"keystore-{plan.name}",
+            naming.key_store_resource(plan.name),
             custom_key_store_name=plan.store_name,
             custom_key_store_type="AWS_CLOUDHSM",
             cloud_hsm_cluster_id=settings.cloud_hsm_cluster_id,
@@ -37,7 +38,7 @@ def create_key_store(plan: KeyStorePlan) -> aws.kms.CustomKeyStore:
         ),
     )
     return aws.kms.CustomKeyStore(
-        f"keystore-{plan.name}",
+        naming.key_store_resource(plan.name),
         custom_key_store_name=plan.store_name,
         custom_key_store_type="EXTERNAL_KEY_STORE",
         xks_proxy_uri_endpoint=settings.xks_proxy_uri_endpoint,

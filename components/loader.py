@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import pydantic
 
-from . import specs
+from . import naming, specs
 from .checks import Finding, analyse_policy, check_lockout
 from .errors import MISSING, ConfigIssue, KmsConfigError
 from .model import DEFAULTABLE_FIELDS, CustomKeyStoreSettings, KeySettings, StackSettings
@@ -163,8 +163,6 @@ def load_stack(
                         issues=issues)
         for name, store in sorted(settings.custom_key_stores.items())
     ]
-    if issues:
-        raise _error(issues, project, stack)
 
     stack_tags = {"environment": environment, "project": project, **settings.tags}
     if settings.owner:
@@ -204,8 +202,16 @@ def load_stack(
             plans.append(plan)
 
     issues += _check_alias_collisions(plans)
+    issues += _check_child_names(plans, key_stores)
     secrets = _secret_references(plans, key_stores)
-    issues += _check_secrets(source, project, secrets)
+    for key_name, key_raw in settings.keys.items():  # keys refused above still name their secret
+        material = key_raw.get("keyMaterialConfigKey") if isinstance(key_raw, dict) else None
+        if isinstance(material, str):
+            secrets.setdefault(material, f"keys.{key_name}.keyMaterialConfigKey")
+    issues += _check_secrets(source, project, {
+        name: path for name, path in secrets.items()
+        if not any(issue.path.startswith(path.rsplit(".", 1)[0] + ".") for issue in issues)
+    })
     if present_keys is not None:
         issues += _check_unknown_settings(present_keys, project, secrets)
     if issues:
@@ -301,6 +307,7 @@ def check_policy_document(
         account_id=plan.account_id,
         partition=plan.partition,
         external_accounts=plan.allowed_external_accounts,
+        organizations=plan.allowed_organization_ids,
     )
     issues, notes = [], []
     extra_index = {
@@ -343,14 +350,25 @@ def _lockout_from_extra_statements(plan: KeyPlan, policy: Mapping[str, Any]) -> 
 
 def check_plan(plan: KeyPlan, *, path: str) -> tuple[KeyPlan | None, list[ConfigIssue]]:
     """Build each region's policy from the plan and run every static check on it."""
+    resolved = None
     if has_unresolved_principals(plan):
-        note = "some principals are Outputs: their policy checks run when they are known"
-        return replace(plan, notes=(*plan.notes, note)), []
+        # Check everything else now, with a stand-in role for each Output; the Outputs
+        # themselves are checked when their values are known.
+        resolved = {
+            role: [value if isinstance(value, str)
+                   else f"arn:{plan.partition}:iam::{plan.account_id}:role/output-{index}"
+                   for index, value in enumerate(getattr(plan, role))]
+            for role in ("administrators", "users")
+        }
+        plan = replace(plan, notes=(
+            *plan.notes,
+            "some principals are Outputs: they are checked when their values are known",
+        ))
     issues: list[ConfigIssue] = []
     notes: list[str] = []
     for region in policy_regions(plan):
         found, region_notes = check_policy_document(
-            plan, build_policy(plan, region=region), path=path
+            plan, build_policy(plan, region=region, resolved=resolved), path=path
         )
         issues += [issue for issue in found if issue not in issues]
         notes += [note for note in region_notes if note not in notes]
@@ -425,15 +443,52 @@ def check_key_store(
 def _defaults_for(key_raw: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
     """The stack defaults that apply to this key: a rotation period only where it rotates."""
     applicable = dict(defaults)
+    given = {name: value for name, value in key_raw.items() if value is not None}
     rotates = (
-        key_raw.get("enableKeyRotation", True) is not False
-        and key_raw.get("keySpec", specs.SYMMETRIC_DEFAULT) == specs.SYMMETRIC_DEFAULT
-        and key_raw.get("origin", specs.ORIGIN_AWS_KMS) == specs.ORIGIN_AWS_KMS
-        and not {"customKeyStore", "customKeyStoreId", "xksKeyId"} & set(key_raw)
+        given.get("enableKeyRotation", True) is not False
+        and given.get("keySpec", specs.SYMMETRIC_DEFAULT) == specs.SYMMETRIC_DEFAULT
+        and given.get("origin", specs.ORIGIN_AWS_KMS) == specs.ORIGIN_AWS_KMS
+        and not {"customKeyStore", "customKeyStoreId", "xksKeyId"} & set(given)
     )
     if not rotates:
         applicable.pop("rotationPeriodInDays", None)
     return applicable
+
+
+def _check_child_names(
+    plans: Sequence[KeyPlan], stores: Sequence[KeyStorePlan]
+) -> list[ConfigIssue]:
+    """Every resource of the stack gets its own name; a clash would fail `pulumi up` midway."""
+    owners: dict[str, str] = {}
+    issues = []
+
+    def claim(resource: str, path: str, value: object) -> None:
+        other = owners.setdefault(resource, path)
+        if other != path:
+            issues.append(ConfigIssue(
+                path, value,
+                f"a value whose resource name {resource!r} is not already taken by {other}",
+            ))
+
+    for store in stores:
+        claim(naming.key_store_resource(store.name), f"customKeyStores.{store.name}", store.name)
+    for plan in plans:
+        base = f"keys.{plan.name}"
+        claim(naming.key_resource(plan.name), base, plan.name)
+        for index, alias in enumerate(plan.aliases):
+            claim(naming.alias_resource(plan.name, alias), f"{base}.aliases[{index}]", alias)
+            for region in plan.replica_regions:
+                claim(naming.alias_resource(plan.name, alias, region),
+                      f"{base}.aliases[{index}] ({region})", alias)
+        for index, region in enumerate(plan.replica_regions):
+            claim(naming.replica_resource(plan.name, region),
+                  f"{base}.replicaRegions[{index}]", region)
+            claim(naming.provider_resource(plan.name, region),
+                  f"{base}.replicaRegions[{index}] (provider)", region)
+        for index, grant in enumerate(plan.grants):
+            claim(naming.grant_resource(plan.name, grant.name),
+                  f"{base}.grants[{index}].name", grant.name)
+    return issues
 
 
 def _check_alias_collisions(plans: Sequence[KeyPlan]) -> list[ConfigIssue]:

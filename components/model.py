@@ -146,6 +146,9 @@ class KeySettings(_Model):
     service_principals: list[ServicePrincipalAccess] = Field(default_factory=list)
     allowed_external_accounts: list[str] = Field(default_factory=list)
     """Other accounts whose principals may appear in this policy. Empty: none may."""
+    allowed_organization_ids: list[str] = Field(default_factory=list)
+    """AWS Organizations (`o-...`) an `aws:PrincipalOrgID` condition may name to limit a
+    wildcard principal. Empty: such a condition limits nothing."""
     extra_statements: list[dict[str, Any]] = Field(default_factory=list)
     """Further statements, checked like the generated ones. Each needs a unique `Sid`."""
     bypass_policy_lockout_safety_check: bool = False

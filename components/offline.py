@@ -88,14 +88,25 @@ class _StackFileLoader(yaml.SafeLoader):
 
 
 def _no_duplicate_keys(loader: _StackFileLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping: dict[Any, Any] = {}
-    for key_node, value_node in node.value:
+    explicit: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node)
-        if key in mapping:
+        if not isinstance(key, str | int | float | bool):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a mapping key must be plain text, not {key!r}", key_node.start_mark
+            )
+        if key in explicit:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} is given twice", key_node.start_mark
             )
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        explicit.add(key)
+    # YAML merge keys (`<<: *base`), as the CLI accepts them; the mapping's own keys win.
+    loader.flatten_mapping(node)
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        mapping[loader.construct_object(key_node)] = loader.construct_object(value_node, deep=True)
     return mapping
 
 
@@ -116,7 +127,7 @@ _StackFileLoader.add_constructor(
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StackFileLoader) or {}
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise StackFileError(f"cannot read {path}: {error}") from None
     if not isinstance(document, dict):
         raise StackFileError(f"{path} must hold a mapping")
@@ -137,6 +148,11 @@ def read_stack_config(files: StackFiles) -> tuple[dict[str, str], list[str]]:
     secrets: list[str] = []
     for key, value in values.items():
         full_key = key if ":" in str(key) else f"{files.project}:{key}"
+        if full_key in config:
+            raise StackFileError(
+                f"{files.stack_file}: config {full_key!r} is given twice "
+                f"(once as {key!r}); keep one"
+            )
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[full_key] = SECRET_PLACEHOLDER
             secrets.append(full_key)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from . import specs
+from . import naming, specs
 from .principals import account_root_arn, normalise_principal
 from .rules import KeyPlan
 
@@ -22,8 +22,6 @@ SID_ACCOUNT_ROOT: Final = "EnableIamPermissions"
 SID_ADMINISTRATION: Final = "AllowKeyAdministration"
 SID_USE: Final = "AllowKeyUse"
 SID_GRANTS_FOR_AWS_RESOURCES: Final = "AllowGrantsForAwsResources"
-SID_VIA_SERVICE_PREFIX: Final = "AllowUseVia"
-SID_SERVICE_PRINCIPAL_PREFIX: Final = "AllowService"
 SID_CONFINE_TO_SERVICES: Final = "DenyUseOutsideServices"
 SID_DELETION_BY_ADMINISTRATORS: Final = "DenyDeletionByOthers"
 
@@ -36,10 +34,6 @@ def _principal_value(arns: Sequence[str]) -> str | list[str]:
 def _actions_value(actions: Sequence[str]) -> str | list[str]:
     unique = sorted(set(actions))
     return unique[0] if len(unique) == 1 else unique
-
-
-def _pascal(text: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in text.replace(".", "-").split("-"))
 
 
 def _statement(
@@ -109,7 +103,7 @@ def build_policy(
         principals = _strings(service.principals) if service.principals is not None else None
         statements.append(
             _statement(
-                f"{SID_VIA_SERVICE_PREFIX}{_pascal(service.service)}",
+                naming.via_service_sid(service.service),
                 {"AWS": _principal_value(principals)} if principals else {"AWS": "*"},
                 service.actions,
                 {
@@ -150,10 +144,9 @@ def build_policy(
             condition["StringLike"] = {
                 f"kms:EncryptionContext:{key}": value for key, value in access.encryption_context
             }
-        name = access.service.split(".amazonaws.com")[0].split(".")[0]
         statements.append(
             _statement(
-                f"{SID_SERVICE_PRINCIPAL_PREFIX}{_pascal(name)}",
+                naming.service_principal_sid(access.service),
                 {"Service": access.service},
                 access.actions,
                 condition,

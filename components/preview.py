@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import pulumi
 
-from .changes import KeyChange, compare_previews
+from .changes import KeyChange, compare_previews, malformed_keys
 from .errors import KmsConfigError
 from .guardrails import (
     GuardrailConfig,
@@ -86,11 +86,15 @@ def preview_command(
         print(f"kms-keys: the stack program failed: {type(error).__name__}: {error}", file=err)
         return EXIT_FAILED
     document: dict[str, Any] = preview_document(run)
-    if previous is not None and previous.get("stack") != document["stack"]:
+    if previous is not None and (
+        (previous.get("project"), previous.get("stack"))
+        != (document["project"], document["stack"])
+    ):
         print(
             f"kms-keys: --against {against}: that preview is of stack "
-            f"{previous.get('stack')!r}, not {document['stack']!r}; compare a stack with "
-            "its own earlier preview",
+            f"{previous.get('project')!r}/{previous.get('stack')!r}, not "
+            f"{document['project']!r}/{document['stack']!r}; compare a stack with its own "
+            "earlier preview",
             file=err,
         )
         return EXIT_BAD_CONFIG
@@ -124,14 +128,11 @@ def _read_previous(path: Path) -> dict[str, Any]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise StackFileError(f"--against {path}: not a saved preview ({error})") from None
-    keys = document.get("keys") if isinstance(document, dict) else None
-    well_formed = isinstance(keys, list) and all(
-        isinstance(key, dict) and isinstance(key.get("name"), str) for key in keys
-    )
-    if not well_formed:
+    problems = malformed_keys(document) if isinstance(document, dict) else ["not a mapping"]
+    if problems:
         raise StackFileError(
-            f"--against {path}: not a saved preview; allowed: the output of "
-            "`kms-keys preview STACK --json`"
+            f"--against {path}: not a saved preview of this version ({'; '.join(problems[:3])}); "
+            "allowed: the output of `kms-keys preview STACK --json`"
         )
     return document
 

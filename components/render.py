@@ -62,6 +62,7 @@ def key_summaries(run: OfflineRun) -> list[dict[str, Any]]:
                 "enabled": inputs.get("isEnabled", inputs.get("enabled", True)),
                 "multiRegion": bool(inputs.get("multiRegion", False)),
                 "customKeyStoreId": inputs.get("customKeyStoreId"),
+                "xksKeyId": inputs.get("xksKeyId"),
                 "aliases": aliases,
                 "replicas": [
                     {"region": providers.get((rep.provider or "").rsplit("::", 1)[0]),

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import pydantic
 
-from . import specs
+from . import naming, specs
 from .errors import MISSING, ConfigIssue
 from .model import (
     CustomKeyStoreSettings,
@@ -31,6 +31,7 @@ REGION_PATTERN: Final = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,
 SERVICE_NAME_PATTERN: Final = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 ACCOUNT_PATTERN: Final = re.compile(r"^[0-9]{12}$")
 ALIAS_REGEX: Final = re.compile(specs.ALIAS_PATTERN)
+ORGANIZATION_PATTERN: Final = re.compile(r"^o-[a-z0-9]{10,32}$")
 GRANT_NAME_PATTERN: Final = re.compile(r"^[a-zA-Z0-9:/_-]{1,256}$")
 CONFIG_KEY_PATTERN: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
 RFC3339_PATTERN: Final = re.compile(
@@ -125,6 +126,7 @@ class KeyPlan:
     confine_to_services: bool
     service_principals: tuple[ServicePrincipalPlan, ...]
     allowed_external_accounts: tuple[str, ...]
+    allowed_organization_ids: tuple[str, ...]
     extra_statements: tuple[Mapping[str, Any], ...]
     bypass_policy_lockout_safety_check: bool
     multi_region: bool
@@ -677,6 +679,10 @@ def plan_key(
                 f"allowedExternalAccounts[{index}]", account,
                 "12-digit ids of accounts other than this environment's",
             )
+    for index, organization in enumerate(settings.allowed_organization_ids):
+        if not ORGANIZATION_PATTERN.fullmatch(organization):
+            out.add(f"allowedOrganizationIds[{index}]", organization,
+                    "an AWS Organizations id like o-a1b2c3d4e5")
     principal_args: dict[str, Any] = {
         "account_id": context.account_id, "external_accounts": external,
         "partition": context.partition,
@@ -756,14 +762,30 @@ def plan_key(
             )
         )
 
-    sids: set[str] = set()
+    generated_sids: dict[str, str] = {}
+    for index, access in enumerate(settings.services):
+        sid = naming.via_service_sid(access.service)
+        other = generated_sids.setdefault(sid, f"services[{index}]")
+        if other != f"services[{index}]":
+            out.add(f"services[{index}].service", access.service,
+                    f"a service not already listed at {other} (both would be {sid})")
+    for index, principal_access in enumerate(settings.service_principals):
+        sid = naming.service_principal_sid(principal_access.service)
+        other = generated_sids.setdefault(sid, f"servicePrincipals[{index}]")
+        if other != f"servicePrincipals[{index}]":
+            out.add(f"servicePrincipals[{index}].service", principal_access.service,
+                    f"a service principal not already covered by {other} (both would be "
+                    f"{sid}); list its actions once")
+
+    sids: set[str] = set(generated_sids)
     for index, statement in enumerate(settings.extra_statements):
         _check_statement(out, f"extraStatements[{index}]", statement, **principal_args)
-        sid = statement.get("Sid")
-        if isinstance(sid, str):
-            if sid in sids or sid in RESERVED_SIDS:
-                out.add(f"extraStatements[{index}].Sid", sid, "a Sid not used by another statement")
-            sids.add(sid)
+        extra_sid = statement.get("Sid")
+        if isinstance(extra_sid, str):
+            if extra_sid in sids or extra_sid in RESERVED_SIDS:
+                out.add(f"extraStatements[{index}].Sid", extra_sid,
+                        "a Sid not used by another statement")
+            sids.add(extra_sid)
 
     grants = [
         _check_grant(
@@ -817,6 +839,7 @@ def plan_key(
         confine_to_services=settings.confine_to_services,
         service_principals=tuple(service_principals),
         allowed_external_accounts=tuple(sorted(external)),
+        allowed_organization_ids=tuple(sorted(settings.allowed_organization_ids)),
         extra_statements=tuple(settings.extra_statements),
         bypass_policy_lockout_safety_check=settings.bypass_policy_lockout_safety_check,
         multi_region=settings.multi_region,

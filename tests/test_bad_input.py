@@ -189,7 +189,7 @@ def test_extra_statement_reusing_a_generated_sid_is_refused() -> None:
     statement = {"Sid": "AllowUseViaS3", "Effect": "Deny", "Principal": "*",
                  "Action": "kms:Decrypt"}
     refused({"services": [{"service": "s3"}], "extraStatements": [statement]},
-            "extraStatements[0]: got 'AllowUseViaS3'")
+            "extraStatements[0].Sid: got 'AllowUseViaS3'")
 
 
 def test_lockout_by_an_extra_deny_is_blamed_on_the_extra_statements() -> None:
@@ -221,7 +221,39 @@ def test_grantee_given_as_an_output_is_checked_when_known(engine: RecordingMonit
     key = KeySettings(administrators=[ADMIN], users=[APP], grants=[grant])
     with pytest.raises(Exception, match="found when an Output became known") as caught:
         run_program(lambda: CustomerManagedKey("k", key).key_arn)
-    assert "grants.g.grantee: got '*'" in str(caught.value)
+    assert "grants.g.grantee: got '[value of an Output]'" in str(caught.value)
+    assert "'*'" not in str(caught.value).split("got", 1)[1].split(";")[0]
+
+
+def test_secret_output_principal_is_never_printed(engine: RecordingMonitor) -> None:
+    """A bad principal from a secret Output is named by its setting, not shown."""
+    secret = pulumi.Output.secret(f"arn:aws:iam::{OTHER_ACCOUNT}:role/topsecret")
+    key = KeySettings(administrators=[ADMIN], users=[secret])
+    with pytest.raises(Exception, match="found when an Output became known") as caught:
+        run_program(lambda: CustomerManagedKey("k", key).policy)
+    assert "topsecret" not in str(caught.value)
+
+
+def test_output_principals_do_not_switch_off_the_other_checks(engine: RecordingMonitor) -> None:
+    """An unconditioned wildcard is refused before registration even when users are Outputs."""
+    anyone = {"Sid": "Anyone", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"}
+    key = KeySettings(administrators=[ADMIN], users=[pulumi.Output.from_input(APP)],
+                      extra_statements=[anyone])
+    with pytest.raises(KmsConfigError, match="wildcard principal"):
+        CustomerManagedKey("k", key)
+    assert engine.registered == []
+
+
+def test_protect_argument_decides_the_deletion_guard(engine: RecordingMonitor) -> None:
+    """protect=True in dev adds DenyDeletionByOthers; protect=False in prod leaves it out."""
+    policies: list[str] = []
+    run_program(lambda: CustomerManagedKey(
+        "a", KeySettings(administrators=[ADMIN]), protect=True).policy.apply(policies.append))
+    run_program(lambda: CustomerManagedKey(
+        "b", KeySettings(administrators=[ADMIN]), environment="prod",
+        protect=False).policy.apply(policies.append))
+    assert "DenyDeletionByOthers" in policies[0]
+    assert "DenyDeletionByOthers" not in policies[1]
 
 
 # --- other settings ----------------------------------------------------------------------------
@@ -328,3 +360,99 @@ def test_bad_pack_config_names_the_file(tmp_path: Path) -> None:
     config.write_text('{"no-such-rule": "mandatory"}')
     code, _, err = preview_file(tmp_path, dev_with(), "--policy-pack-config", str(config))
     assert code == 2 and str(config) in err
+
+
+def test_organization_condition_limits_a_wildcard_only_for_a_named_organization() -> None:
+    """aws:PrincipalOrgID counts only for organisations the stack lists."""
+    anyone = {"Sid": "OrgDecrypt", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt",
+              "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+    refused({"extraStatements": [anyone]}, "wildcard principal")
+    plan = one_key({"extraStatements": [anyone], "allowedOrganizationIds": ["o-a1b2c3d4e5"]})
+    assert plan.allowed_organization_ids == ("o-a1b2c3d4e5",)
+
+
+def test_child_resource_names_never_collide_across_aliases_and_replicas() -> None:
+    """A replica's alias name and another alias's name cannot end up the same."""
+    settings = {"multiRegion": True, "replicaRegions": ["eu-west-1"],
+                "aliases": ["alias/dev/g", "alias/dev/g-eu-west-1"]}
+    refused(settings, "is not already taken by keys.data.aliases[0] (eu-west-1)")
+
+
+def test_child_names_never_collide_across_keys() -> None:
+    """Key `a` with alias b-alias-c and key `a-alias-b` with alias c would share a name."""
+    keys = {"a": {"administrators": [ADMIN], "aliases": ["alias/b-alias-c"]},
+            "a-alias-b": {"administrators": [ADMIN], "aliases": ["alias/c"]}}
+    with pytest.raises(KmsConfigError, match="resource name 'a-alias-b-alias-c'"):
+        load(stack_config(keys))
+
+
+def test_store_errors_do_not_hide_key_errors() -> None:
+    """Every bad value of a run is reported, stores and keys alike."""
+    config = stack_config({"data": {"administrators": [ADMIN], "deletionWindowInDays": 3}},
+                          customKeyStores={"hsm": {"type": "AWS_CLOUDHSM"}})
+    with pytest.raises(KmsConfigError) as caught:
+        load(config)
+    text = str(caught.value)
+    assert "customKeyStores.hsm.cloudHsmClusterId" in text
+    assert "keys.data.deletionWindowInDays: got 3" in text
+
+
+def test_null_origin_keeps_the_default_rotation_period() -> None:
+    """`origin: null` is absent, not a reason to drop defaults.rotationPeriodInDays."""
+    config = stack_config({"data": {"administrators": [ADMIN], "origin": None}},
+                          defaults={"rotationPeriodInDays": 180})
+    assert load(config).keys[0].rotation_period_in_days == 180
+
+
+def test_namespaced_and_bare_key_together_are_refused(tmp_path: Path) -> None:
+    """`keys:` and `kms-keys:keys:` in one file are the same setting given twice."""
+    text = dev_with(keys={"x": {}})
+    code, _, err = preview_file(tmp_path, text)
+    assert code == 2 and "'kms-keys:keys' is given twice" in err
+
+
+def test_yaml_merge_keys_are_accepted(tmp_path: Path) -> None:
+    """Anchors and merge keys work in stack files, as with the Pulumi CLI."""
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text().replace(
+        "    logs:\n", "    logs: &logs\n") + "    audit:\n      <<: *logs\n"
+    text = text.replace("    audit:\n      <<: *logs\n", "    audit:\n      <<: *logs\n"
+                        "      description: Audit log groups\n")
+    code, out, err = preview_file(tmp_path, text)
+    assert code == 0, err
+    assert "Key audit" in out
+
+
+def test_unreadable_stack_file_exits_2(tmp_path: Path) -> None:
+    """A stack file that is not UTF-8 text is a bad argument, not a crash."""
+    stack_file = tmp_path / "Pulumi.bin.yaml"
+    stack_file.write_bytes(b"config:\n  aws:region: \xff\xfe\n")
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        code = main(["preview", str(stack_file), "--project-dir", str(PROJECT_DIR)])
+    finally:
+        sys.stdout, sys.stderr = saved
+    assert code == 2 and "cannot read" in err.getvalue()
+
+
+def test_against_reports_a_region_change_as_replacement(tmp_path: Path) -> None:
+    """Moving the stack to another region creates new keys: a replacement, exit 4."""
+    previous = tmp_path / "before.json"
+    code, out, _ = preview_file(tmp_path, dev_with(), "--json")
+    previous.write_text(out)
+    moved = dev_with(**{"aws:region": "us-east-1"}).replace("us-west-2", "us-east-1")
+    code, out, err = preview_file(tmp_path, moved, "--against", str(previous))
+    assert code == 4, err
+    assert "REPLACE key data: region 'us-west-2' -> 'us-east-1'" in out
+
+
+def test_against_refuses_a_preview_of_another_project(tmp_path: Path) -> None:
+    """A saved preview of another project's stack of the same name is not compared."""
+    code, out, _ = preview_file(tmp_path, dev_with(), "--json")
+    document = json.loads(out)
+    document["project"] = "orders-app"
+    previous = tmp_path / "other.json"
+    previous.write_text(json.dumps(document))
+    code, _, err = preview_file(tmp_path, dev_with(), "--against", str(previous))
+    assert code == 2 and "'orders-app'/'attack'" in err
