@@ -85,6 +85,13 @@ class KeyChange:
 
 
 def _describe(setting: str, before: Any, after: Any) -> str:
+    """One changed setting; mappings as what was added, removed or changed, not both wholes."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        parts = [f"+{key}={after[key]!r}" for key in sorted(after.keys() - before.keys())]
+        parts += [f"-{key}" for key in sorted(before.keys() - after.keys())]
+        parts += [f"{key} {before[key]!r} -> {after[key]!r}" for key in sorted(before)
+                  if key in after and before[key] != after[key]]
+        return f"{setting} {', '.join(parts)}"
     return f"{setting} {before!r} -> {after!r}"
 
 

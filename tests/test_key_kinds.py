@@ -339,3 +339,11 @@ def test_app_team_example_renders() -> None:
     users = next(s for s in summary["policy"]["Statement"] if s["Sid"] == "AllowKeyUse")
     assert users["Principal"]["AWS"] == f"arn:aws:iam::{ACCOUNT}:role/orders-worker"
     assert run.outputs["s3ManagedKeyArn"].startswith("arn:aws:kms:")
+
+
+def test_tag_changes_are_reported_as_a_difference() -> None:
+    """An update line names the added tag, not both whole tag maps."""
+    base = {"name": "data", "type": "aws:kms/key:Key", "tags": {"env": "prod"}}
+    [change] = compare_previews({"keys": [base]},
+                                {"keys": [{**base, "tags": {"env": "prod", "team": "x"}}]})
+    assert change.details == ("tags +team='x'",)
