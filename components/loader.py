@@ -516,6 +516,11 @@ def _blame_defaults(
     field_name = re.split(r"[.\[]", rest, maxsplit=1)[0]
     if field_name in defaults and field_name not in key_raw:
         return ConfigIssue(f"defaults.{rest}", issue.value, issue.allowed)
+    if field_name == "tags" and isinstance(defaults.get("tags"), dict):
+        tag = rest.split(".", 1)[1] if "." in rest else ""
+        own_tags = key_raw.get("tags") if isinstance(key_raw.get("tags"), dict) else {}
+        if tag in defaults["tags"] and tag not in own_tags:
+            return ConfigIssue(f"defaults.{rest}", issue.value, issue.allowed)
     return issue
 
 

@@ -96,6 +96,12 @@ def normalise_principal(text: str, *, partition: str = "aws") -> NormalisedPrinc
             note=f"STS session ARN rewritten to its role {role_arn}",
         )
 
+    if candidate.startswith("arn:") and ":sts::" in candidate and ":assumed-role/" in candidate:
+        raise PrincipalError(
+            "an assumed-role session ARN arn:aws:sts::<account>:assumed-role/<role>/<session> "
+            "with a role name of 1-64 and a session name of 2-64 characters (it is rewritten "
+            f"to its role), or {_allowed()}"
+        )
     if candidate.startswith("arn:") and ":sts::" in candidate:
         raise PrincipalError(
             "an STS ARN other than an assumed-role session (e.g. a federated user), which ends "

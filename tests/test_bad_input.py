@@ -456,3 +456,17 @@ def test_against_refuses_a_preview_of_another_project(tmp_path: Path) -> None:
     previous.write_text(json.dumps(document))
     code, _, err = preview_file(tmp_path, dev_with(), "--against", str(previous))
     assert code == 2 and "'orders-app'/'attack'" in err
+
+
+def test_bad_default_tag_is_reported_once_where_it_was_written() -> None:
+    """A bad tag in defaults.tags is blamed on defaults, even when the key has tags of its own."""
+    config = stack_config({"data": {"administrators": [ADMIN], "tags": {"team": "x"}}},
+                          defaults={"tags": {"aws:bad": "v"}})
+    with pytest.raises(KmsConfigError) as caught:
+        load(config)
+    assert [issue.path for issue in caught.value.issues] == ["defaults.tags.aws:bad"]
+
+
+def test_malformed_session_arn_says_what_a_session_arn_looks_like() -> None:
+    """A one-character session name is refused with the session ARN's shape."""
+    refused({"users": [f"arn:aws:sts::{ACCOUNT}:assumed-role/r/s"]}, "session name of 2-64")
