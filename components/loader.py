@@ -518,7 +518,8 @@ def _blame_defaults(
         return ConfigIssue(f"defaults.{rest}", issue.value, issue.allowed)
     if field_name == "tags" and isinstance(defaults.get("tags"), dict):
         tag = rest.split(".", 1)[1] if "." in rest else ""
-        own_tags = key_raw.get("tags") if isinstance(key_raw.get("tags"), dict) else {}
+        raw_tags = key_raw.get("tags")
+        own_tags: dict[str, Any] = raw_tags if isinstance(raw_tags, dict) else {}
         if tag in defaults["tags"] and tag not in own_tags:
             return ConfigIssue(f"defaults.{rest}", issue.value, issue.allowed)
     return issue
