@@ -104,7 +104,9 @@ def load_stack(
     try:
         settings = StackSettings.model_validate(raw)
     except pydantic.ValidationError as error:
-        issues += _issues_from_validation(error, StackSettings, "")
+        reported = {issue.path for issue in issues}
+        issues += [issue for issue in _issues_from_validation(error, StackSettings, "")
+                   if issue.path not in reported]  # a refused secret is not also "missing"
         raise _error(issues, project, stack) from None
 
     if not ACCOUNT_PATTERN.fullmatch(settings.account_id):
@@ -127,7 +129,7 @@ def load_stack(
         issues.append(ConfigIssue("environment", environment, allowed))
     for name in ("owner", "environment", "accountId"):
         scalar = source(f"{project}:{name}")
-        if scalar is not None and scalar[:1] in "[{":
+        if scalar is not None and scalar != SECRET_PLACEHOLDER and scalar[:1] in "[{":
             issues.append(ConfigIssue(name, scalar, "a single string, not a list or mapping"))
     if settings.owner is not None:
         owner_check = _Collector("")

@@ -470,3 +470,13 @@ def test_bad_default_tag_is_reported_once_where_it_was_written() -> None:
 def test_malformed_session_arn_says_what_a_session_arn_looks_like() -> None:
     """A one-character session name is refused with the session ARN's shape."""
     refused({"users": [f"arn:aws:sts::{ACCOUNT}:assumed-role/r/s"]}, "session name of 2-64")
+
+
+def test_a_secret_where_a_setting_belongs_is_one_error() -> None:
+    """A secure keys or owner value gets one error, not a follow-on 'missing' or 'list' one."""
+    config = stack_config()
+    config["kms-keys:keys"] = SECRET
+    config["kms-keys:owner"] = SECRET
+    with pytest.raises(KmsConfigError) as caught:
+        load(config)
+    assert [issue.path for issue in caught.value.issues] == ["owner", "keys"]
