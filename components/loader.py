@@ -281,10 +281,12 @@ def _check_unknown_settings(
 
 # Which setting a generated statement comes from, so a policy finding points at a config path.
 _SETTING_BY_SID: Final = {
-    "EnableIamPermissions": "allowAccountRoot",
-    "AllowKeyAdministration": "administrators",
-    "AllowKeyUse": "users",
-    "AllowGrantsForAwsResources": "users",
+    naming.SID_ACCOUNT_ROOT: "allowAccountRoot",
+    naming.SID_ADMINISTRATION: "administrators",
+    naming.SID_USE: "users",
+    naming.SID_GRANTS_FOR_AWS_RESOURCES: "users",
+    naming.SID_CONFINE_TO_SERVICES: "confineToServices",
+    naming.SID_DELETION_BY_ADMINISTRATORS: "deletionByAdministratorsOnly",
 }
 
 

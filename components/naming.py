@@ -8,6 +8,24 @@ from __future__ import annotations
 
 from typing import Final
 
+# Statement ids: public and stable, since reviewers and policy tests refer to them.
+SID_ACCOUNT_ROOT: Final = "EnableIamPermissions"
+SID_ADMINISTRATION: Final = "AllowKeyAdministration"
+SID_USE: Final = "AllowKeyUse"
+SID_GRANTS_FOR_AWS_RESOURCES: Final = "AllowGrantsForAwsResources"
+SID_CONFINE_TO_SERVICES: Final = "DenyUseOutsideServices"
+SID_DELETION_BY_ADMINISTRATORS: Final = "DenyDeletionByOthers"
+FIXED_SIDS: Final = frozenset(
+    {
+        SID_ACCOUNT_ROOT,
+        SID_ADMINISTRATION,
+        SID_USE,
+        SID_GRANTS_FOR_AWS_RESOURCES,
+        SID_CONFINE_TO_SERVICES,
+        SID_DELETION_BY_ADMINISTRATORS,
+    }
+)
+"""Generated Sids an extra statement may not take (the per-service ones are checked apart)."""
 SID_VIA_SERVICE_PREFIX: Final = "AllowUseVia"
 SID_SERVICE_PRINCIPAL_PREFIX: Final = "AllowService"
 

@@ -12,18 +12,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from . import naming, specs
+from .naming import (  # re-exported: the Sids are the policy's public API
+    SID_ACCOUNT_ROOT,
+    SID_ADMINISTRATION,
+    SID_CONFINE_TO_SERVICES,
+    SID_DELETION_BY_ADMINISTRATORS,
+    SID_GRANTS_FOR_AWS_RESOURCES,
+    SID_USE,
+)
 from .principals import account_root_arn, normalise_principal
 from .rules import KeyPlan
 
 POLICY_VERSION: Final = "2012-10-17"
-
-# Statement ids: public and stable, since reviewers and policy tests refer to them.
-SID_ACCOUNT_ROOT: Final = "EnableIamPermissions"
-SID_ADMINISTRATION: Final = "AllowKeyAdministration"
-SID_USE: Final = "AllowKeyUse"
-SID_GRANTS_FOR_AWS_RESOURCES: Final = "AllowGrantsForAwsResources"
-SID_CONFINE_TO_SERVICES: Final = "DenyUseOutsideServices"
-SID_DELETION_BY_ADMINISTRATORS: Final = "DenyDeletionByOthers"
 
 
 def _principal_value(arns: Sequence[str]) -> str | list[str]:

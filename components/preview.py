@@ -22,6 +22,7 @@ from .guardrails import (
 )
 from .offline import OfflineRun, StackFileError, resolve_stack, run_offline
 from .policy import pretty_policy
+from .program import StackConfigError
 from .render import as_json as preview_document
 from .render import key_lines, key_summaries, tree_lines
 
@@ -79,9 +80,12 @@ def preview_command(
     except (StackFileError, GuardrailConfigError) as error:
         print(f"kms-keys: {error}", file=err)
         return EXIT_BAD_CONFIG
-    except (KmsConfigError, pulumi.RunError) as error:
+    except (KmsConfigError, StackConfigError) as error:
         print(f"kms-keys: {error}", file=err)
-        return EXIT_BAD_CONFIG if _is_config_error(error) else EXIT_FAILED
+        return EXIT_BAD_CONFIG
+    except pulumi.RunError as error:
+        print(f"kms-keys: {error}", file=err)
+        return EXIT_FAILED
     except Exception as error:  # the program itself failed: say what, without a traceback
         print(f"kms-keys: the stack program failed: {type(error).__name__}: {error}", file=err)
         return EXIT_FAILED
@@ -143,6 +147,3 @@ def _change_lines(changes: list[KeyChange], against: Path | None) -> list[str]:
         return [*lines, "  none"]
     return [*lines, *(f"  {change.render()}" for change in changes)]
 
-
-def _is_config_error(error: Exception) -> bool:
-    return isinstance(error, KmsConfigError) or "configuration error" in str(error)

@@ -13,6 +13,15 @@ from .loader import load_stack
 from .rules import KeyPlan, StackPlan
 
 
+class StackConfigError(pulumi.RunError):
+    """Bad stack configuration: Pulumi prints it without a traceback, and the offline preview
+    recognises it by type (exit 2) rather than by its wording."""
+
+    def __init__(self, error: KmsConfigError) -> None:
+        super().__init__(str(error))
+        self.config_error = error
+
+
 def read_stack_config() -> StackPlan:
     """Read and check this stack's config exactly as `pulumi up` sees it, or stop cleanly.
 
@@ -33,7 +42,7 @@ def read_stack_config() -> StackPlan:
             source, project=project, stack=pulumi.get_stack(), present_keys=_config_keys()
         )
     except KmsConfigError as error:
-        raise pulumi.RunError(str(error)) from None
+        raise StackConfigError(error) from None
 
 
 def _config_keys() -> set[str] | None:

@@ -782,7 +782,7 @@ def plan_key(
         _check_statement(out, f"extraStatements[{index}]", statement, **principal_args)
         extra_sid = statement.get("Sid")
         if isinstance(extra_sid, str):
-            if extra_sid in sids or extra_sid in RESERVED_SIDS:
+            if extra_sid in sids or extra_sid in naming.FIXED_SIDS:
                 out.add(f"extraStatements[{index}].Sid", extra_sid,
                         "a Sid not used by another statement")
             sids.add(extra_sid)
@@ -860,13 +860,3 @@ def plan_key(
     return plan, []
 
 
-RESERVED_SIDS: Final = frozenset(
-    {
-        "EnableIamPermissions",
-        "AllowKeyAdministration",
-        "AllowKeyUse",
-        "AllowGrantsForAwsResources",
-        "DenyUseOutsideServices",
-        "DenyDeletionByOthers",
-    }
-)
